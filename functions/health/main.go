@@ -1,0 +1,29 @@
+// Command health serves the health routes, the API documentation and the
+// legacy unversioned paths.
+package main
+
+import (
+	"context"
+
+	"rampart"
+	"rampart/shared/health"
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+)
+
+func main() {
+	p, err := platform.New(context.Background())
+	if err != nil {
+		platform.Fatal(err)
+	}
+	srv := p.Server()
+	health.Register(srv.API, p.HealthChecks())
+	srv.RegisterDocs(httpapi.DocsOptions{
+		Spec:        func() ([]byte, error) { return rampart.OpenAPISnapshot, nil },
+		RequireAuth: p.Config.DocsRequireAuth,
+	})
+	srv.RegisterLegacy(p.Config.LegacySunset)
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}

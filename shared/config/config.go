@@ -1,0 +1,182 @@
+// Package config reads Rampart's settings from environment variables, in one
+// place. Every setting has a default that works for `make run`; in Lambda the
+// settings the stack must provide are required, and a missing or invalid value
+// stops start-up with an error naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a function may need; each function reads what it uses.
+type Config struct {
+	// Lambda is true when the process runs inside AWS Lambda.
+	Lambda bool
+	// Local is true for the all-in-one local server: it creates the table and
+	// bucket at start and runs the workers in-process.
+	Local bool
+
+	Region      string
+	Table       string
+	Bucket      string
+	S3PathStyle bool
+
+	Addr    string // listen address of the plain HTTP server
+	DataDir string // where `make run` keeps emulator data
+	Stage   string // API Gateway stage name stripped from paths ("" or "$default": none)
+
+	LogLevel     string
+	MaxBodyBytes int64
+
+	// LegacySunset is when unversioned /api/... paths stop redirecting.
+	LegacySunset time.Time
+	// DocsRequireAuth makes /api/v1/openapi.json require a bearer token.
+	DocsRequireAuth bool
+	AppURL          string
+	CORSOrigins     []string
+}
+
+// Env is the source of settings; tests pass a map.
+type Env func(key string) (string, bool)
+
+// FromMap adapts a map to Env.
+func FromMap(m map[string]string) Env {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// Load reads the process environment.
+func Load() (Config, error) { return Parse(os.LookupEnv) }
+
+// Parse reads settings from env and reports every invalid or missing one at
+// once, so a misconfigured deployment is fixed in one round.
+func Parse(env Env) (Config, error) {
+	r := reader{env: env}
+	var c Config
+	c.Lambda = r.has("AWS_LAMBDA_FUNCTION_NAME")
+	c.Local = r.boolean("RAMPART_LOCAL", false)
+	c.Region = r.str("AWS_REGION", "us-east-1")
+	if c.Lambda {
+		c.Table = r.required("RAMPART_TABLE")
+		c.Bucket = r.required("RAMPART_BUCKET")
+	} else {
+		c.Table = r.str("RAMPART_TABLE", "rampart")
+		c.Bucket = r.str("RAMPART_BUCKET", "rampart-local")
+	}
+	c.S3PathStyle = r.boolean("RAMPART_S3_PATH_STYLE", !c.Lambda)
+	c.Addr = r.str("RAMPART_ADDR", "127.0.0.1:8080")
+	c.DataDir = r.str("RAMPART_DATA_DIR", ".data")
+	c.Stage = strings.Trim(r.str("RAMPART_STAGE", ""), "/")
+	if c.Stage == "$default" {
+		c.Stage = ""
+	}
+	c.LogLevel = r.oneOf("RAMPART_LOG_LEVEL", "info", "debug", "info", "warn", "error")
+	c.MaxBodyBytes = int64(r.integer("RAMPART_MAX_BODY_BYTES", 1<<20, 1024, 6<<20))
+	c.LegacySunset = r.instant("RAMPART_LEGACY_SUNSET", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
+	c.DocsRequireAuth = r.boolean("RAMPART_DOCS_REQUIRE_AUTH", false)
+	c.AppURL = r.str("RAMPART_APP_URL", "http://127.0.0.1:8080")
+	c.CORSOrigins = r.list("RAMPART_CORS_ORIGINS")
+	return c, r.err()
+}
+
+type reader struct {
+	env  Env
+	errs []error
+}
+
+func (r *reader) has(key string) bool { v, ok := r.env(key); return ok && v != "" }
+
+func (r *reader) str(key, def string) string {
+	if v, ok := r.env(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (r *reader) required(key string) string {
+	v := r.str(key, "")
+	if v == "" {
+		r.errs = append(r.errs, fmt.Errorf("%s is required", key))
+	}
+	return v
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want true or false", key, v))
+	}
+	return b
+}
+
+func (r *reader) integer(key string, def, min, max int) int {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want an integer from %d to %d", key, v, min, max))
+	}
+	return n
+}
+
+func (r *reader) duration(key string, def, min time.Duration) time.Duration {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want a duration of at least %s (e.g. 15m)", key, v, min))
+	}
+	return d
+}
+
+func (r *reader) instant(key string, def time.Time) time.Time {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s=%q: want an RFC 3339 instant", key, v))
+	}
+	return t.UTC()
+}
+
+func (r *reader) oneOf(key, def string, allowed ...string) string {
+	v := strings.ToLower(r.str(key, def))
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.errs = append(r.errs, fmt.Errorf("%s=%q: want one of %s", key, v, strings.Join(allowed, ", ")))
+	return def
+}
+
+func (r *reader) list(key string) []string {
+	var out []string
+	for _, p := range strings.Split(r.str(key, ""), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (r *reader) err() error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %w", errors.Join(r.errs...))
+}

@@ -1,0 +1,19 @@
+package domain
+
+// Principal is who a request acts as, established by the authorization layer
+// from a verified token and, for organization routes, a verified membership.
+// Handlers take the organization from here, never from the request body.
+type Principal struct {
+	UserID string
+	OrgID  string // empty on routes that need no organization
+	Role   Role
+	// ClientID restricts a RoleClient member to one client of the organization.
+	ClientID string
+}
+
+// CanSeeClient reports whether the principal may see data of the given client.
+// Only client members are restricted; an entity without a client is outside a
+// client member's view.
+func (p Principal) CanSeeClient(clientID string) bool {
+	return p.Role != RoleClient || (clientID != "" && clientID == p.ClientID)
+}
