@@ -16,14 +16,25 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
-	srv := p.Server()
+	srv, err := newServer(p)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}
+
+func newServer(p *platform.Platform) (*httpapi.Server, error) {
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
 	health.Register(srv.API, p.HealthChecks())
 	srv.RegisterDocs(httpapi.DocsOptions{
 		Spec:        func() ([]byte, error) { return rampart.OpenAPISnapshot, nil },
 		RequireAuth: p.Config.DocsRequireAuth,
 	})
 	srv.RegisterLegacy(p.Config.LegacySunset)
-	if err := p.Serve(srv); err != nil {
-		platform.Fatal(err)
-	}
+	return srv, nil
 }

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 
 	"rampart/shared/health"
@@ -21,7 +22,10 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
-	srv := compose(p)
+	srv, err := compose(ctx, p)
+	if err != nil {
+		platform.Fatal(err)
+	}
 	if *printSpec {
 		b, err := httpapi.LiveSpec(srv.API)()
 		if err != nil {
@@ -33,6 +37,12 @@ func main() {
 	if err := p.Bootstrap(ctx); err != nil {
 		platform.Fatal(err)
 	}
+	email, password, err := p.SeedAdmin(ctx)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "\nRampart is starting on http://%s\n  admin: %s\n  password: %s\n  docs: http://%s/api/v1/docs\n\n",
+		p.Config.Addr, email, password, p.Config.Addr)
 	if err := p.Serve(srv); err != nil {
 		platform.Fatal(err)
 	}
@@ -40,10 +50,24 @@ func main() {
 
 // compose registers every function's routes on one server, as API Gateway
 // routes them to separate functions in AWS.
-func compose(p *platform.Platform) *httpapi.Server {
-	srv := p.Server()
+func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error) {
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
 	health.Register(srv.API, p.HealthChecks())
+	authRoutes, err := p.AuthRoutes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	authRoutes.Register(srv.API)
+	members, err := p.MemberRoutes()
+	if err != nil {
+		return nil, err
+	}
+	members.RegisterUsers(srv.API)
+	members.RegisterOrganizations(srv.API)
 	srv.RegisterDocs(httpapi.DocsOptions{Spec: httpapi.LiveSpec(srv.API), RequireAuth: p.Config.DocsRequireAuth})
 	srv.RegisterLegacy(p.Config.LegacySunset)
-	return srv
+	return srv, nil
 }

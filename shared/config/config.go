@@ -39,7 +39,40 @@ type Config struct {
 	DocsRequireAuth bool
 	AppURL          string
 	CORSOrigins     []string
+
+	Auth Auth
+	// SeedAdminEmail and SeedAdminPassword create the first admin in local
+	// mode; an empty password is generated and kept in the data directory.
+	SeedAdminEmail    string
+	SeedAdminPassword string
 }
+
+// Auth configures tokens, sessions and single sign-on.
+type Auth struct {
+	Issuer        string
+	Audience      string
+	AccessTTL     time.Duration
+	RefreshTTL    time.Duration
+	InviteTTL     time.Duration
+	AllowRegister bool
+	// KeyFile holds the local signing key (generated when missing); in Lambda
+	// the keys come from Secrets Manager.
+	KeyFile             string
+	SigningKeySecretARN string
+	VerifyKeysSecretARN string
+
+	OIDCIssuer          string
+	OIDCClientID        string
+	OIDCClientSecret    string
+	OIDCClientSecretARN string
+	OIDCRedirectURL     string
+	OIDCAllowedDomains  []string
+	OIDCDefaultOrg      string
+	OIDCDefaultRole     string
+}
+
+// OIDCEnabled reports whether single sign-on is configured.
+func (a Auth) OIDCEnabled() bool { return a.OIDCIssuer != "" }
 
 // Env is the source of settings; tests pass a map.
 type Env func(key string) (string, bool)
@@ -80,6 +113,33 @@ func Parse(env Env) (Config, error) {
 	c.DocsRequireAuth = r.boolean("RAMPART_DOCS_REQUIRE_AUTH", false)
 	c.AppURL = r.str("RAMPART_APP_URL", "http://127.0.0.1:8080")
 	c.CORSOrigins = r.list("RAMPART_CORS_ORIGINS")
+	c.SeedAdminEmail = r.str("RAMPART_SEED_ADMIN_EMAIL", "admin@rampart.local")
+	c.SeedAdminPassword = r.str("RAMPART_SEED_ADMIN_PASSWORD", "")
+
+	a := &c.Auth
+	a.Issuer = r.str("RAMPART_JWT_ISSUER", "rampart")
+	a.Audience = r.str("RAMPART_JWT_AUDIENCE", "rampart-api")
+	a.AccessTTL = r.duration("RAMPART_ACCESS_TOKEN_TTL", 15*time.Minute, time.Minute)
+	a.RefreshTTL = r.duration("RAMPART_REFRESH_TOKEN_TTL", 30*24*time.Hour, time.Hour)
+	a.InviteTTL = r.duration("RAMPART_INVITE_TTL", 7*24*time.Hour, time.Hour)
+	a.AllowRegister = r.boolean("RAMPART_ALLOW_REGISTER", true)
+	a.KeyFile = r.str("RAMPART_JWT_KEY_FILE", c.DataDir+"/jwt-signing-key.pem")
+	a.SigningKeySecretARN = r.str("RAMPART_SIGNING_KEY_SECRET_ARN", "")
+	a.VerifyKeysSecretARN = r.str("RAMPART_VERIFY_KEYS_SECRET_ARN", "")
+	if c.Lambda && a.VerifyKeysSecretARN == "" {
+		r.errs = append(r.errs, fmt.Errorf("RAMPART_VERIFY_KEYS_SECRET_ARN is required in Lambda"))
+	}
+	a.OIDCIssuer = r.str("RAMPART_OIDC_ISSUER", "")
+	a.OIDCClientID = r.str("RAMPART_OIDC_CLIENT_ID", "")
+	a.OIDCClientSecret = r.str("RAMPART_OIDC_CLIENT_SECRET", "")
+	a.OIDCClientSecretARN = r.str("RAMPART_OIDC_CLIENT_SECRET_ARN", "")
+	a.OIDCRedirectURL = r.str("RAMPART_OIDC_REDIRECT_URL", strings.TrimRight(c.AppURL, "/")+"/api/v1/auth/oidc/callback")
+	a.OIDCAllowedDomains = r.list("RAMPART_OIDC_ALLOWED_DOMAINS")
+	a.OIDCDefaultOrg = r.str("RAMPART_OIDC_DEFAULT_ORG", "")
+	a.OIDCDefaultRole = r.oneOf("RAMPART_OIDC_DEFAULT_ROLE", "viewer", "admin", "auditor", "reviewer", "viewer")
+	if a.OIDCIssuer != "" && a.OIDCClientID == "" {
+		r.errs = append(r.errs, fmt.Errorf("RAMPART_OIDC_CLIENT_ID is required when RAMPART_OIDC_ISSUER is set"))
+	}
 	return c, r.err()
 }
 

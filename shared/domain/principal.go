@@ -5,8 +5,10 @@ package domain
 // Handlers take the organization from here, never from the request body.
 type Principal struct {
 	UserID string
-	OrgID  string // empty on routes that need no organization
-	Role   Role
+	// SessionID is the refresh-token family the access token belongs to.
+	SessionID string
+	OrgID     string // empty on routes that need no organization
+	Role      Role
 	// ClientID restricts a RoleClient member to one client of the organization.
 	ClientID string
 }

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 
+	"rampart/shared/auth"
 	"rampart/shared/awsclient"
 	"rampart/shared/config"
 	"rampart/shared/dynamo"
@@ -24,6 +26,12 @@ type Platform struct {
 	Config config.Config
 	Log    *slog.Logger
 	AWS    *awsclient.Clients
+
+	storeOnce sync.Once
+	store     *dynamo.Store
+	keyOnce   sync.Once
+	localKeys *auth.StaticKeys
+	keyErr    error
 }
 
 // New loads the configuration and builds the clients; a configuration error
@@ -55,12 +63,17 @@ func NewLogger(level string) *slog.Logger {
 }
 
 // Server builds an HTTP server with Rampart's middleware and authorization.
-func (p *Platform) Server() *httpapi.Server {
+func (p *Platform) Server() (*httpapi.Server, error) {
+	authn, err := p.Authenticator()
+	if err != nil {
+		return nil, err
+	}
 	return httpapi.New(httpapi.Options{
+		Auth:         authn,
 		MaxBodyBytes: p.Config.MaxBodyBytes,
 		Stage:        p.Config.Stage,
 		Logger:       p.Log,
-	})
+	}), nil
 }
 
 // Bootstrap creates the table and bucket on an emulator (local mode only).

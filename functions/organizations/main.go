@@ -1,0 +1,36 @@
+// Command organizations serves organizations, members, roles and invitations.
+package main
+
+import (
+	"context"
+
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+)
+
+func main() {
+	p, err := platform.New(context.Background())
+	if err != nil {
+		platform.Fatal(err)
+	}
+	srv, err := newServer(p)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}
+
+func newServer(p *platform.Platform) (*httpapi.Server, error) {
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.MemberRoutes()
+	if err != nil {
+		return nil, err
+	}
+	m.RegisterOrganizations(srv.API)
+	return srv, nil
+}
