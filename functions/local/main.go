@@ -67,6 +67,17 @@ func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error)
 	}
 	members.RegisterUsers(srv.API)
 	members.RegisterOrganizations(srv.API)
+	p.ClientRoutes().Register(srv.API)
+	p.AssetRoutes().Register(srv.API)
+	p.SessionRoutes().Register(srv.API)
+	p.FindingRoutes().Register(srv.API)
+	p.TaxonomyRoutes().Register(srv.API)
+	p.TemplateRoutes().Register(srv.API)
+	scanRoutes, err := p.ScanRoutes()
+	if err != nil {
+		return nil, err
+	}
+	scanRoutes.Register(srv.API)
 	srv.RegisterDocs(httpapi.DocsOptions{Spec: httpapi.LiveSpec(srv.API), RequireAuth: p.Config.DocsRequireAuth})
 	srv.RegisterLegacy(p.Config.LegacySunset)
 	return srv, nil

@@ -105,7 +105,10 @@ func verify(password, hash string) bool {
 	}
 	salt, err1 := base64.RawStdEncoding.DecodeString(parts[4])
 	want, err2 := base64.RawStdEncoding.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || mem <= 0 || iters <= 0 || threads == 0 || mem > 1<<20 || iters > 16 {
+	// Bounds keep a corrupt or hostile hash from costing unbounded memory or
+	// time, and from panicking argon2 (a zero-length key does).
+	if err1 != nil || err2 != nil || mem <= 0 || iters <= 0 || threads == 0 || mem > 1<<20 || iters > 16 ||
+		len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return false
 	}
 	got := argon2.IDKey([]byte(password), salt, uint32(iters), uint32(mem), threads, uint32(len(want)))

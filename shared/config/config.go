@@ -32,6 +32,13 @@ type Config struct {
 
 	LogLevel     string
 	MaxBodyBytes int64
+	// MaxUploadBytes caps a multipart attachment upload (below the Lambda
+	// payload ceiling: API Gateway base64-encodes binary bodies);
+	// UploadURLTTL and DownloadURLTTL are the lifetimes of presigned
+	// attachment transfers.
+	MaxUploadBytes int64
+	UploadURLTTL   time.Duration
+	DownloadURLTTL time.Duration
 
 	// LegacySunset is when unversioned /api/... paths stop redirecting.
 	LegacySunset time.Time
@@ -41,6 +48,10 @@ type Config struct {
 	CORSOrigins     []string
 
 	Auth Auth
+	Scan Scan
+
+	// EventBus is the EventBridge bus of "scan requested" (Lambda).
+	EventBus string
 	// SeedAdminEmail and SeedAdminPassword create the first admin in local
 	// mode; an empty password is generated and kept in the data directory.
 	SeedAdminEmail    string
@@ -69,6 +80,25 @@ type Auth struct {
 	OIDCAllowedDomains  []string
 	OIDCDefaultOrg      string
 	OIDCDefaultRole     string
+}
+
+// Scan configures the scanner and its worker.
+type Scan struct {
+	DNSServer     string // resolver of the DNS checks and target names; "" the system's
+	Concurrency   int
+	TargetTimeout time.Duration
+	// HTTPPort and HTTPSPort move the web and TLS checks off 80 and 443
+	// (tests point them at their own servers).
+	HTTPPort, HTTPSPort int
+	// RootCAFile adds a CA bundle to trust when verifying chains.
+	RootCAFile string
+	// Ports lists exposed-service ports to probe ("" the built-in list,
+	// "none" no probes); e.g. "21,23,3389".
+	Ports string
+	// AllowLoopback lets scans reach 127.0.0.0/8 and ::1 when the
+	// organization also allows private ranges. It is a deployment switch for
+	// tests and local development only: in Lambda loopback is the runtime API.
+	AllowLoopback bool
 }
 
 // OIDCEnabled reports whether single sign-on is configured.
@@ -109,12 +139,28 @@ func Parse(env Env) (Config, error) {
 	}
 	c.LogLevel = r.oneOf("RAMPART_LOG_LEVEL", "info", "debug", "info", "warn", "error")
 	c.MaxBodyBytes = int64(r.integer("RAMPART_MAX_BODY_BYTES", 1<<20, 1024, 6<<20))
+	c.MaxUploadBytes = int64(r.integer("RAMPART_MAX_UPLOAD_BYTES", 4<<20, 1024, 4352<<10))
+	c.UploadURLTTL = r.duration("RAMPART_UPLOAD_URL_TTL", 10*time.Minute, time.Second)
+	c.DownloadURLTTL = r.duration("RAMPART_DOWNLOAD_URL_TTL", 5*time.Minute, time.Second)
 	c.LegacySunset = r.instant("RAMPART_LEGACY_SUNSET", time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC))
 	c.DocsRequireAuth = r.boolean("RAMPART_DOCS_REQUIRE_AUTH", false)
 	c.AppURL = r.str("RAMPART_APP_URL", "http://127.0.0.1:8080")
 	c.CORSOrigins = r.list("RAMPART_CORS_ORIGINS")
 	c.SeedAdminEmail = r.str("RAMPART_SEED_ADMIN_EMAIL", "admin@rampart.local")
 	c.SeedAdminPassword = r.str("RAMPART_SEED_ADMIN_PASSWORD", "")
+
+	c.EventBus = r.str("RAMPART_EVENT_BUS", "")
+	c.Scan.DNSServer = r.str("RAMPART_SCAN_DNS_SERVER", "")
+	c.Scan.Concurrency = r.integer("RAMPART_SCAN_CONCURRENCY", 16, 1, 256)
+	c.Scan.TargetTimeout = r.duration("RAMPART_SCAN_TARGET_TIMEOUT", 2*time.Minute, time.Second)
+	c.Scan.HTTPPort = r.integer("RAMPART_SCAN_HTTP_PORT", 80, 1, 65535)
+	c.Scan.HTTPSPort = r.integer("RAMPART_SCAN_HTTPS_PORT", 443, 1, 65535)
+	c.Scan.RootCAFile = r.str("RAMPART_SCAN_ROOT_CA_FILE", "")
+	c.Scan.Ports = r.str("RAMPART_SCAN_PORTS", "")
+	c.Scan.AllowLoopback = r.boolean("RAMPART_SCAN_ALLOW_LOOPBACK", false)
+	if c.Lambda && c.Scan.AllowLoopback {
+		r.errs = append(r.errs, fmt.Errorf("RAMPART_SCAN_ALLOW_LOOPBACK must not be set in Lambda"))
+	}
 
 	a := &c.Auth
 	a.Issuer = r.str("RAMPART_JWT_ISSUER", "rampart")

@@ -312,6 +312,18 @@ func (s *Store) getFindingRec(ctx context.Context, org, id string) (findingRec, 
 
 // UpdateFinding implements findings.Store.
 func (s *Store) UpdateFinding(ctx context.Context, org, id string, ifVersion int, fn func(*domain.Finding) ([]domain.HistoryEntry, error)) (domain.Finding, error) {
+	return s.updateFinding(ctx, org, id, ifVersion, fn, nil)
+}
+
+// errExtraFailed reports that one of the extra items of an update failed its
+// condition (a scan observation already written, for instance).
+var errExtraFailed = domain.E(domain.KindConflict, "already recorded")
+
+// updateFinding is UpdateFinding with extra items written in the same
+// transaction, each conditioned by its caller; when one of them fails its
+// condition the update is abandoned with errExtraFailed.
+func (s *Store) updateFinding(ctx context.Context, org, id string, ifVersion int,
+	fn func(*domain.Finding) ([]domain.HistoryEntry, error), extra []types.TransactWriteItem) (domain.Finding, error) {
 	for range retries * 2 {
 		r, err := s.getFindingRec(ctx, org, id)
 		if err != nil {
@@ -326,7 +338,7 @@ func (s *Store) UpdateFinding(ctx context.Context, org, id string, ifVersion int
 		if err != nil {
 			return domain.Finding{}, err
 		}
-		if len(hs) == 0 && cur.Version == old.Version {
+		if len(hs) == 0 && cur.Version == old.Version && len(extra) == 0 {
 			return old, nil // nothing changed: nothing written
 		}
 		cur.ID = old.ID
@@ -340,12 +352,18 @@ func (s *Store) UpdateFinding(ctx context.Context, org, id string, ifVersion int
 		items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item,
 			ConditionExpression:       aws.String("ver = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(old.Version))}}}}
+		items = append(items, extra...)
 		rest, err := s.findingWrites(org, &old, &cur, hs)
 		if err != nil {
 			return domain.Finding{}, err
 		}
 		err = s.transact(ctx, append(items, rest...))
-		if tc, ok := err.(*txCanceled); ok && tc.failed(0) {
+		if tc, ok := err.(*txCanceled); ok {
+			for i := range extra {
+				if tc.failed(1 + i) {
+					return old, errExtraFailed
+				}
+			}
 			if ifVersion > 0 {
 				return domain.Finding{}, staleVersion(0)
 			}
@@ -690,7 +708,7 @@ func (s *Store) observedFindingIDs(ctx context.Context, org, scanID string) ([]s
 	var obs []struct {
 		FindingID string `dynamodbav:"fid"`
 	}
-	if err := s.all(ctx, basePartition(orgPK(org), "SCAN#"+scanID+"#O#", false), &obs); err != nil {
+	if err := s.all(ctx, basePartition(orgPK(org), observationPrefix(scanID), false), &obs); err != nil {
 		return nil, err
 	}
 	ids := make([]string, len(obs))

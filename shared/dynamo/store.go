@@ -167,3 +167,15 @@ func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
 }
+
+func marshalValue(v any) (types.AttributeValue, error) {
+	av, err := attributevalue.Marshal(v)
+	if err != nil {
+		return nil, domain.Wrap(domain.KindInternal, err, "encode value")
+	}
+	return av, nil
+}
+
+func deleteInput(table string, k keys) *dynamodb.DeleteItemInput {
+	return &dynamodb.DeleteItemInput{TableName: &table, Key: k.av()}
+}

@@ -113,11 +113,36 @@ func addMissingIndexes(ctx context.Context, db *dynamodb.Client, table string, d
 		if err != nil {
 			return fmt.Errorf("add index %s: %w", ix.name, err)
 		}
-		if err := waitActive(ctx, db, table); err != nil {
+		if err := waitIndexes(ctx, db, table); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// waitIndexes waits until the table and every index are ACTIVE: DynamoDB
+// builds one new index at a time, and a backfilling index cannot be read.
+func waitIndexes(ctx context.Context, db *dynamodb.Client, table string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, time.Second) {
+		out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+		if err != nil {
+			return fmt.Errorf("wait for indexes of %s: %w", table, err)
+		}
+		ready := out.Table.TableStatus == types.TableStatusActive
+		for _, g := range out.Table.GlobalSecondaryIndexes {
+			ready = ready && (g.IndexStatus == "" || g.IndexStatus == types.IndexStatusActive)
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for indexes of %s: %w", table, ctx.Err())
+		case <-time.After(delay):
+		}
+	}
 }
 
 func enableTTL(ctx context.Context, db *dynamodb.Client, table string) error {

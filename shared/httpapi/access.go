@@ -30,6 +30,9 @@ type Access struct {
 	// OrgParam names a path parameter that selects the organization instead of
 	// the X-Organization-ID header (/organizations/{org_id}/...).
 	OrgParam string
+	// DenyClient refuses client-scoped members (403): routes over the whole
+	// organization's data, such as scans, that no client restriction fits.
+	DenyClient bool
 }
 
 var (
@@ -43,6 +46,9 @@ var (
 	Admin   = Access{MinRole: domain.RoleAdmin}
 )
 
+// NotForClients returns a copy of a that refuses client-scoped members.
+func (a Access) NotForClients() Access { a.DenyClient = true; return a }
+
 // InOrgParam returns a copy of a that takes the organization from the named
 // path parameter.
 func (a Access) InOrgParam(name string) Access { a.OrgParam = name; return a }
@@ -54,6 +60,8 @@ func (a Access) String() string {
 		return "public"
 	case a.MinRole == "":
 		return "authenticated"
+	case a.DenyClient:
+		return string(a.MinRole) + " (not client members)"
 	default:
 		return string(a.MinRole)
 	}
@@ -158,6 +166,10 @@ func (s *Server) authorize(ctx huma.Context, next func(huma.Context)) {
 	p, err := s.opts.Auth.Authenticate(ctx.Context(), strings.TrimSpace(bearer), access.MinRole != "", orgID)
 	if err != nil {
 		s.writeErr(ctx, err, nil)
+		return
+	}
+	if access.DenyClient && p.Role == domain.RoleClient {
+		s.writeErr(ctx, domain.E(domain.KindForbidden, "not available to client members"), nil)
 		return
 	}
 	if access.MinRole != "" && !p.Role.AtLeast(access.MinRole) {

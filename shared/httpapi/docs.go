@@ -60,10 +60,11 @@ type page struct {
 const assetsPrefix = "/api/v1/docs/assets/"
 
 // The Swagger UI start-up code, served as an asset so that the page's CSP can
-// forbid inline scripts.
+// forbid inline scripts. validatorUrl null keeps Swagger UI from embedding a
+// badge from validator.swagger.io, which would hand it the document's URL.
 const swaggerInit = `window.onload = function () {
   window.ui = SwaggerUIBundle({
-    url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+    url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout"
   });
@@ -111,7 +112,6 @@ type specOutput struct {
 func (s *Server) docsPage(csp string, p page) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Security-Policy", csp)
-		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = pageTemplate.Execute(w, p)
 	}

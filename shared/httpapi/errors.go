@@ -5,8 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/validation"
 
 	"rampart/shared/domain"
 )
@@ -55,6 +57,11 @@ func errorFor(err error) *ErrorBody {
 	if errors.As(err, &body) {
 		return body
 	}
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		// The server-wide cap cut off a body that declared no length.
+		return &ErrorBody{status: http.StatusRequestEntityTooLarge, Detail: "request body too large"}
+	}
 	var de *domain.Error
 	if !errors.As(err, &de) {
 		slog.Error("unclassified error", "error", err.Error())
@@ -100,13 +107,36 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 		} else {
 			d = &huma.ErrorDetail{Message: err.Error()}
 		}
-		out.Errors = append(out.Errors, domain.FieldError{Location: d.Location, Message: d.Message})
+		loc := d.Location
+		if name := missingProperty(d.Message); name != "" {
+			// huma locates a missing property at its parent object; the
+			// contract names the field itself ("body.email").
+			loc += "." + name
+		}
+		out.Errors = append(out.Errors, domain.FieldError{Location: loc, Message: d.Message})
 	}
-	if msg == "validation failed" && len(out.Errors) > 0 {
+	if status == http.StatusBadRequest && len(out.Errors) > 0 {
+		out.Detail = "malformed request body: " + out.Errors[0].Message
+	} else if msg == "validation failed" && len(out.Errors) > 0 {
 		// huma's own message names no field; say which one failed first.
 		out.Detail = "validation failed: " + out.Errors[0].Location + ": " + out.Errors[0].Message
 	}
 	return out
+}
+
+// missingProperty returns the property named by huma's "expected required
+// property X to be present" message, or "".
+func missingProperty(msg string) string {
+	prefix, suffix, _ := strings.Cut(validation.MsgExpectedRequiredProperty, "%s")
+	name, ok := strings.CutPrefix(msg, prefix)
+	if !ok {
+		return ""
+	}
+	name, ok = strings.CutSuffix(name, suffix)
+	if !ok {
+		return ""
+	}
+	return name
 }
 
 func init() {

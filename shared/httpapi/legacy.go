@@ -14,13 +14,15 @@ import (
 // and get the envelope's 404 or 405.
 func (s *Server) RegisterLegacy(sunset time.Time) {
 	sunsetHeader := sunset.UTC().Format(http.TimeFormat)
-	s.Router.HandleFunc("/api/*", func(w http.ResponseWriter, r *http.Request) {
+	s.Router.HandleFunc(legacyPattern, func(w http.ResponseWriter, r *http.Request) {
 		rest := strings.TrimPrefix(r.URL.Path, "/api/")
 		if rest == "v1" || strings.HasPrefix(rest, "v1/") {
 			s.unmatched(w, r)
 			return
 		}
-		successor := "/api/v1/" + rest
+		// The escaped form keeps the Location a valid URI reference ("%20",
+		// never a raw space or line break).
+		successor := "/api/v1/" + strings.TrimPrefix(r.URL.EscapedPath(), "/api/")
 		if s.opts.Stage != "" {
 			successor = "/" + s.opts.Stage + successor
 		}
@@ -42,14 +44,21 @@ func (s *Server) RegisterLegacy(sunset time.Time) {
 	})
 }
 
+// legacyPattern is the catch-all of unversioned paths; it matches every
+// method, so it never counts as a route that exists.
+const legacyPattern = "/api/*"
+
 var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // unmatched tells a path no route has (404) from a route that exists with
-// other methods (405), which chi's catch-all hides.
+// other methods (405, with Allow), which chi's catch-all hides.
 func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allowed []string
 	for _, m := range probeMethods {
-		if m != r.Method && s.Router.Match(chi.NewRouteContext(), m, r.URL.Path) {
+		if m == r.Method {
+			continue
+		}
+		if p := s.Router.Find(chi.NewRouteContext(), m, r.URL.Path); p != "" && p != legacyPattern {
 			allowed = append(allowed, m)
 		}
 	}

@@ -6,6 +6,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"runtime/debug"
@@ -60,9 +61,8 @@ func New(opts Options) *Server {
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		WriteError(w, &ErrorBody{status: http.StatusNotFound, Detail: "no such route"})
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
-		WriteError(w, &ErrorBody{status: http.StatusMethodNotAllowed, Detail: "method not allowed on this route"})
-	})
+	// unmatched answers 405 with the Allow header that chi's own handler sets.
+	r.MethodNotAllowed(s.unmatched)
 
 	cfg := huma.DefaultConfig("Rampart API", Version)
 	cfg.Info.Description = "Security assessment and NIS2 compliance platform. " +
@@ -72,6 +72,10 @@ func New(opts Options) *Server {
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		bearerScheme: {Type: "http", Scheme: "bearer", BearerFormat: "JWT"},
 	}
+	// The OAuth2 password form posts form-encoded bodies; huma needs a format
+	// to read them for validation (the handler parses them itself).
+	cfg.Formats["application/x-www-form-urlencoded"] = formFormat
+	cfg.Formats["x-www-form-urlencoded"] = formFormat
 	s.API = humachi.New(r, cfg)
 	s.API.UseMiddleware(s.authorize)
 	return s
@@ -85,7 +89,20 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	principalKey
+	clientAddrKey
 )
+
+// ClientAddr is the caller's IP address: the TCP peer locally, API Gateway's
+// sourceIp in Lambda (the adapter puts it in RemoteAddr). Forwarded headers
+// are not trusted: a caller could set them to dodge login throttling.
+func ClientAddr(ctx context.Context) string { s, _ := ctx.Value(clientAddrKey).(string); return s }
+
+func clientAddr(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
 
 // RequestID returns the id of the request being served.
 func RequestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(string); return s }
@@ -99,7 +116,8 @@ func (s *Server) requestID(next http.Handler) http.Handler {
 			id = domain.NewID()
 		}
 		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, clientAddrKey, clientAddr(r))))
 	})
 }
 

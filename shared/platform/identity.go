@@ -95,9 +95,11 @@ func (p *Platform) OIDC(ctx context.Context, svc *identity.Service) (*identity.O
 	}}, nil
 }
 
-// OrgCreated seeds a new organization. Seeding of the taxonomy and templates
-// hooks in here as those capabilities land.
-func (p *Platform) OrgCreated(ctx context.Context, orgID string) error { return nil }
+// OrgCreated seeds a new organization with taxonomy version 1 and the
+// built-in templates; it is idempotent (see SeedOrganization).
+func (p *Platform) OrgCreated(ctx context.Context, orgID string) error {
+	return p.SeedOrganization(ctx, orgID)
+}
 
 // AuthRoutes builds the handlers of the auth function.
 func (p *Platform) AuthRoutes(ctx context.Context) (*routes.Auth, error) {

@@ -16,6 +16,7 @@ import (
 	"rampart/shared/awsclient"
 	"rampart/shared/config"
 	"rampart/shared/dynamo"
+	"rampart/shared/events"
 	"rampart/shared/health"
 	"rampart/shared/httpapi"
 	"rampart/shared/objects"
@@ -32,6 +33,13 @@ type Platform struct {
 	keyOnce   sync.Once
 	localKeys *auth.StaticKeys
 	keyErr    error
+
+	busOnce sync.Once
+	bus     events.Publisher
+	busErr  error
+	// LocalBus is the in-process bus in local mode (nil in Lambda); tests
+	// wait on it for scans to finish.
+	LocalBus *events.Local
 }
 
 // New loads the configuration and builds the clients; a configuration error

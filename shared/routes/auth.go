@@ -101,10 +101,12 @@ type rawInput struct {
 	RawBody     []byte
 }
 
+// refreshInput takes the token from the cookie (family A, which sends no
+// body) or from an optional JSON body (family B). The body is a pointer so
+// that huma treats it as optional: a RawBody field would make it required.
 type refreshInput struct {
-	Cookie      string `cookie:"refresh_token"`
-	ContentType string `header:"Content-Type"`
-	RawBody     []byte
+	Cookie string `cookie:"refresh_token"`
+	Body   *RefreshRequest
 }
 
 // Register adds the auth routes.
@@ -156,7 +158,6 @@ func (a *Auth) Register(api huma.API) {
 		OperationID: "refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh",
 		Summary: "Rotate the refresh token (from the cookie or the JSON body)", Tags: tags,
 		Description: "The presented token dies; presenting it again revokes every token of its sign-in (401).",
-		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{"application/json": {Schema: schemaOf(api, RefreshRequest{})}}},
 	}, func(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
 		raw, err := refreshTokenOf(in)
 		if err != nil {
@@ -172,7 +173,6 @@ func (a *Auth) Register(api huma.API) {
 	httpapi.Register(api, httpapi.Public, huma.Operation{
 		OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout",
 		Summary: "Sign out: revoke the refresh token and clear its cookie", Tags: tags, DefaultStatus: http.StatusNoContent,
-		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{"application/json": {Schema: schemaOf(api, RefreshRequest{})}}},
 	}, func(ctx context.Context, in *refreshInput) (*struct {
 		SetCookie http.Cookie `header:"Set-Cookie"`
 	}, error) {
@@ -274,14 +274,10 @@ func refreshTokenOf(in *refreshInput) (string, error) {
 	if in.Cookie != "" {
 		return in.Cookie, nil
 	}
-	if len(bytes.TrimSpace(in.RawBody)) == 0 {
+	if in.Body == nil {
 		return "", nil
 	}
-	var req RefreshRequest
-	if err := decodeJSON(in.RawBody, &req, false); err != nil {
-		return "", err
-	}
-	return req.RefreshToken, nil
+	return in.Body.RefreshToken, nil
 }
 
 func isForm(contentType string) bool {

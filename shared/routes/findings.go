@@ -245,7 +245,7 @@ type HistoryView struct {
 	At        time.Time `json:"at"`
 }
 
-type findingPath struct {
+type FindingPath struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
@@ -334,7 +334,7 @@ func (h *Findings) Register(api huma.API) {
 	httpapi.Register(api, httpapi.Viewer, huma.Operation{
 		OperationID: "get-finding", Method: http.MethodGet, Path: "/api/v1/findings/{id}",
 		Summary: "A finding, with its ETag", Tags: tags,
-	}, func(ctx context.Context, in *findingPath) (*findingOutput, error) {
+	}, func(ctx context.Context, in *FindingPath) (*findingOutput, error) {
 		f, err := h.Findings.Get(ctx, httpapi.PrincipalFrom(ctx), in.ID)
 		if err != nil {
 			return nil, err
@@ -348,7 +348,7 @@ func (h *Findings) Register(api huma.API) {
 			"Every changed field lands in the history.",
 		Errors: []int{http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		findingPath
+		FindingPath
 		IfMatch string `header:"If-Match" maxLength:"64"`
 		Body    FindingFields
 	}) (*findingOutput, error) {
@@ -366,7 +366,7 @@ func (h *Findings) Register(api huma.API) {
 		OperationID: "finding-history", Method: http.MethodGet, Path: "/api/v1/findings/{id}/history",
 		Summary: "Who changed which field from what to what, when (oldest first)", Tags: tags,
 	}, func(ctx context.Context, in *struct {
-		findingPath
+		FindingPath
 		httpapi.PageQuery
 	}) (*httpapi.PageOutput[HistoryView], error) {
 		p, err := h.Findings.History(ctx, httpapi.PrincipalFrom(ctx), in.ID, in.Request())

@@ -65,11 +65,15 @@ type InviteResult struct {
 	Invitation *InvitationView `json:"invitation,omitempty"`
 }
 
-type orgPath struct {
+// OrgPath and OrgMemberPath are embedded in inputs. They must be exported:
+// huma skips unexported embedded structs, whose parameters would then never
+// be read (nor documented).
+type OrgPath struct {
 	OrgID string `path:"org_id" maxLength:"64"`
 }
 
-type orgMemberPath struct {
+// OrgMemberPath addresses one member of an organization.
+type OrgMemberPath struct {
 	OrgID    string `path:"org_id" maxLength:"64"`
 	MemberID string `path:"member_id" maxLength:"64" doc:"The member's user id"`
 }
@@ -99,7 +103,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 	httpapi.Register(api, member, huma.Operation{
 		OperationID: "get-organization", Method: http.MethodGet, Path: "/api/v1/organizations/{org_id}",
 		Summary: "An organization the caller belongs to", Tags: tags,
-	}, func(ctx context.Context, in *orgPath) (*struct{ Body OrganizationView }, error) {
+	}, func(ctx context.Context, in *OrgPath) (*struct{ Body OrganizationView }, error) {
 		p := httpapi.PrincipalFrom(ctx)
 		o, err := h.Identity.Store.GetOrg(ctx, p.OrgID)
 		if err != nil {
@@ -111,7 +115,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 		OperationID: "update-organization", Method: http.MethodPatch, Path: "/api/v1/organizations/{org_id}",
 		Summary: "Change name and settings", Tags: tags,
 	}, func(ctx context.Context, in *struct {
-		orgPath
+		OrgPath
 		Body OrgPatch
 	}) (*struct{ Body OrganizationView }, error) {
 		p := httpapi.PrincipalFrom(ctx)
@@ -129,7 +133,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 		OperationID: "list-members", Method: http.MethodGet, Path: "/api/v1/organizations/{org_id}/members",
 		Summary: "Members of the organization", Tags: tags,
 	}, func(ctx context.Context, in *struct {
-		orgPath
+		OrgPath
 		httpapi.PageQuery
 	}) (*httpapi.PageOutput[MemberView], error) {
 		p, err := h.Identity.Store.ListMembers(ctx, httpapi.PrincipalFrom(ctx).OrgID, identity.MemberFilter{}, in.Request())
@@ -145,7 +149,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 			"whose one-time token is returned here and redeemed at POST /api/v1/auth/accept-invite (status invited).",
 		Errors: []int{http.StatusConflict},
 	}, func(ctx context.Context, in *struct {
-		orgPath
+		OrgPath
 		Body InviteRequest
 	}) (*struct{ Body InviteResult }, error) {
 		role, err := parseRole(in.Body.Role)
@@ -174,7 +178,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 		Summary: "Change a member's role (query ?role= or JSON body {role})", Tags: tags,
 		Description: "Demoting the last active admin is 409.", Errors: []int{http.StatusConflict},
 	}, func(ctx context.Context, in *struct {
-		orgMemberPath
+		OrgMemberPath
 		Role string `query:"role" enum:"admin,auditor,reviewer,viewer,client"`
 		Body *struct {
 			Role     string  `json:"role,omitempty" enum:"admin,auditor,reviewer,viewer,client"`
@@ -207,7 +211,7 @@ func (h *Members) RegisterOrganizations(api huma.API) {
 		OperationID: "remove-member", Method: http.MethodDelete, Path: "/api/v1/organizations/{org_id}/members/{member_id}",
 		Summary: "Remove a member", Tags: tags, DefaultStatus: http.StatusNoContent,
 		Description: "Removing the last active admin is 409.", Errors: []int{http.StatusConflict},
-	}, func(ctx context.Context, in *orgMemberPath) (*struct{}, error) {
+	}, func(ctx context.Context, in *OrgMemberPath) (*struct{}, error) {
 		return nil, h.Identity.RemoveMember(ctx, httpapi.PrincipalFrom(ctx).OrgID, in.MemberID)
 	})
 }

@@ -1,0 +1,34 @@
+// Command assets serves assets and their CSV import (families A and B).
+package main
+
+import (
+	"context"
+
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+)
+
+func main() {
+	p, err := platform.New(context.Background())
+	if err != nil {
+		platform.Fatal(err)
+	}
+	srv, err := newServer(p)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}
+
+func newServer(p *platform.Platform) (*httpapi.Server, error) {
+	// The CSV import takes files of up to 5 MiB: more than the default cap.
+	p.ImportBodyCap()
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
+	p.AssetRoutes().Register(srv.API)
+	return srv, nil
+}
