@@ -74,6 +74,7 @@ func TestReadyWithFakeChecks(t *testing.T) {
 
 // A dependency that hangs is down once the probe's time is up.
 func TestReadyHungDependency(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	code, got := serve(t, map[string]health.Check{"dynamodb": hung, "s3": up}, "/api/v1/health/ready")
 	if code != 503 || got.Detail != "dynamodb unavailable" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -64,7 +65,7 @@ const assetsPrefix = "/api/v1/docs/assets/"
 // badge from validator.swagger.io, which would hand it the document's URL.
 const swaggerInit = `window.onload = function () {
   window.ui = SwaggerUIBundle({
-    url: "/api/v1/openapi.json", dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
+    url: %q, dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout"
   });
@@ -86,22 +87,30 @@ func (s *Server) RegisterDocs(opts DocsOptions) {
 		}
 		return &specOutput{ContentType: "application/json", Body: b}, nil
 	})
+	// Pages link with absolute paths that include a named stage, so that both
+	// /api/v1/docs and its /docs alias find their assets behind API Gateway.
+	base := ""
+	if s.opts.Stage != "" {
+		base = "/" + s.opts.Stage
+	}
+	assets, spec := base+assetsPrefix, base+"/api/v1/openapi.json"
 	swagger := s.docsPage(swaggerCSP, page{
 		Title:   "Swagger UI",
-		Styles:  []string{assetsPrefix + "swagger-ui.css"},
-		Scripts: []string{assetsPrefix + "swagger-ui-bundle.js", assetsPrefix + "swagger-ui-standalone-preset.js", assetsPrefix + "swagger-init.js"},
+		Styles:  []string{assets + "swagger-ui.css"},
+		Scripts: []string{assets + "swagger-ui-bundle.js", assets + "swagger-ui-standalone-preset.js", assets + "swagger-init.js"},
 		Body:    `<div id="swagger-ui"></div>`,
 	})
 	redoc := s.docsPage(redocCSP, page{
 		Title:   "ReDoc",
-		Scripts: []string{assetsPrefix + "redoc.standalone.js"},
-		Body:    `<redoc spec-url="/api/v1/openapi.json"></redoc>`,
+		Scripts: []string{assets + "redoc.standalone.js"},
+		Body:    template.HTML(`<redoc spec-url="` + template.HTMLEscapeString(spec) + `"></redoc>`),
 	})
+	initJS := []byte(fmt.Sprintf(swaggerInit, spec))
 	s.Router.Get("/api/v1/docs", swagger)
 	s.Router.Get("/docs", swagger)
 	s.Router.Get("/api/v1/redoc", redoc)
 	s.Router.Get("/redoc", redoc)
-	s.Router.Get(assetsPrefix+"{name}", serveAsset)
+	s.Router.Get(assetsPrefix+"{name}", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, initJS) })
 }
 
 type specOutput struct {
@@ -117,12 +126,12 @@ func (s *Server) docsPage(csp string, p page) http.HandlerFunc {
 	}
 }
 
-func serveAsset(w http.ResponseWriter, r *http.Request) {
+func serveAsset(w http.ResponseWriter, r *http.Request, initJS []byte) {
 	name := chi.URLParam(r, "name")
 	var body []byte
 	switch {
 	case name == "swagger-init.js":
-		body = []byte(swaggerInit)
+		body = initJS
 	default:
 		b, err := fs.ReadFile(docsAssets, "docsassets/"+name)
 		if err != nil {
