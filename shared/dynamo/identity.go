@@ -494,6 +494,9 @@ func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, fn f
 			}
 			return domain.Membership{}, errLastAdmin
 		}
+		if domain.Is(err, domain.KindConflict) {
+			continue // cancelled by a concurrent transaction (TransactionConflict): read again
+		}
 		if err != nil {
 			return domain.Membership{}, err
 		}
@@ -525,6 +528,9 @@ func (s *Store) RemoveMembership(ctx context.Context, orgID, userID string) erro
 				continue
 			}
 			return errLastAdmin
+		}
+		if domain.Is(err, domain.KindConflict) {
+			continue // cancelled by a concurrent transaction: read again
 		}
 		return err
 	}
