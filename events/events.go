@@ -22,7 +22,7 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
 
-//go:embed http
+//go:embed http stepfunctions
 var files embed.FS
 
 // Load returns one event file by its path under events/, such as

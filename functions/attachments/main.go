@@ -24,7 +24,8 @@ func main() {
 }
 
 func newServer(p *platform.Platform) (*httpapi.Server, error) {
-	srv, err := p.AttachmentServer()
+	p.AttachmentBodyCap()
+	srv, err := p.Server()
 	if err != nil {
 		return nil, err
 	}

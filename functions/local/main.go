@@ -43,14 +43,25 @@ func main() {
 	}
 	fmt.Fprintf(os.Stderr, "\nRampart is starting on http://%s\n  admin: %s\n  password: %s\n  docs: http://%s/api/v1/docs\n\n",
 		p.Config.Addr, email, password, p.Config.Addr)
+	// No EventBridge rule locally: a ticker runs the schedule dispatcher
+	// every RAMPART_DISPATCH_INTERVAL until the server shuts down.
+	stopDispatcher, err := p.StartDispatcher(ctx)
+	if err != nil {
+		platform.Fatal(err)
+	}
 	if err := p.Serve(srv); err != nil {
 		platform.Fatal(err)
 	}
+	stopDispatcher()
 }
 
 // compose registers every function's routes on one server, as API Gateway
 // routes them to separate functions in AWS.
 func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error) {
+	// One server takes the bodies of every function: the largest cap applies
+	// (each route still sets its own limit).
+	p.AttachmentBodyCap()
+	p.ImportBodyCap()
 	srv, err := p.Server()
 	if err != nil {
 		return nil, err
@@ -71,6 +82,7 @@ func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error)
 	p.AssetRoutes().Register(srv.API)
 	p.SessionRoutes().Register(srv.API)
 	p.FindingRoutes().Register(srv.API)
+	p.AttachmentRoutes().Register(srv.API)
 	p.TaxonomyRoutes().Register(srv.API)
 	p.TemplateRoutes().Register(srv.API)
 	scanRoutes, err := p.ScanRoutes()
@@ -78,6 +90,16 @@ func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error)
 		return nil, err
 	}
 	scanRoutes.Register(srv.API)
+	scheduleRoutes, err := p.ScheduleRoutes()
+	if err != nil {
+		return nil, err
+	}
+	scheduleRoutes.Register(srv.API)
+	reportRoutes, err := p.ReportRoutes()
+	if err != nil {
+		return nil, err
+	}
+	reportRoutes.Register(srv.API)
 	srv.RegisterDocs(httpapi.DocsOptions{Spec: httpapi.LiveSpec(srv.API), RequireAuth: p.Config.DocsRequireAuth})
 	srv.RegisterLegacy(p.Config.LegacySunset)
 	return srv, nil

@@ -2,6 +2,7 @@ package assets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -289,8 +290,25 @@ func (s *Service) Get(ctx context.Context, p domain.Principal, id string) (domai
 	return a, nil
 }
 
-// Update changes an asset; ifMatch, when set, must match its ETag.
+// errChanged reports that an entity changed between its validation and its
+// write: the update is validated again against the new state.
+var errChanged = errors.New("changed since it was read")
+
+// Update changes an asset; ifMatch, when set, must match its ETag. What is
+// validated depends on the stored state (the target's type, the marker to
+// move), so a concurrent change in between makes it start over rather than
+// write values checked against another state.
 func (s *Service) Update(ctx context.Context, p domain.Principal, id string, in Input, ifMatch string) (domain.Asset, error) {
+	for range 5 {
+		a, err := s.update(ctx, p, id, in, ifMatch)
+		if !errors.Is(err, errChanged) {
+			return a, err
+		}
+	}
+	return domain.Asset{}, domain.E(domain.KindConflict, "the asset changed concurrently; retry")
+}
+
+func (s *Service) update(ctx context.Context, p domain.Principal, id string, in Input, ifMatch string) (domain.Asset, error) {
 	cur, err := s.Get(ctx, p, id)
 	if err != nil {
 		return domain.Asset{}, err
@@ -377,14 +395,11 @@ func (s *Service) Update(ctx context.Context, p domain.Principal, id string, in 
 		return domain.Asset{}, err
 	}
 	return s.Store.UpdateAsset(ctx, p.OrgID, id, func(a *domain.Asset) error {
-		// What was validated above depends on the state read then: a
-		// concurrent change in between is a conflict rather than a write of
-		// values checked against another state.
 		if !clients.ETagMatches(ifMatch, ETag(*a)) {
 			return clients.ErrStale("asset")
 		}
-		if a.Type != cur.Type || a.Target != cur.Target || a.ClientID != cur.ClientID {
-			return domain.E(domain.KindConflict, "the asset changed concurrently; retry")
+		if ETag(*a) != ETag(cur) {
+			return errChanged
 		}
 		updated := clients.Touch(s.Clock(), a.UpdatedAt)
 		*a = next

@@ -84,6 +84,9 @@ type Store interface {
 	// DeleteAttachment removes the record (and list entry and count, when
 	// available) whatever its status; NotFound when it does not exist.
 	DeleteAttachment(ctx context.Context, orgID, id string) (Attachment, error)
+	// DeletePendingAttachment removes a pending record only: Conflict when
+	// it is available, NotFound when it does not exist.
+	DeletePendingAttachment(ctx context.Context, orgID, id string) error
 	ListAttachments(ctx context.Context, orgID, findingID string, page domain.PageRequest) (domain.Page[Attachment], error)
 	// FindingAttachments lists every available attachment of a finding.
 	FindingAttachments(ctx context.Context, orgID, findingID string) ([]Attachment, error)
@@ -209,10 +212,16 @@ func human(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-// Upload stores a file sent in the request (the multipart flow). It reads at
-// most the limit plus one byte of body.
-func (s *Service) Upload(ctx context.Context, p domain.Principal, findingID, fileName string, body io.Reader) (Attachment, error) {
+// Upload stores a file sent in the request (the multipart flow). Once the
+// finding is authorized, open yields the file's name and body (so that
+// nothing of a request for a finding the caller may not see is parsed); at
+// most the limit plus one byte of the body is read.
+func (s *Service) Upload(ctx context.Context, p domain.Principal, findingID string, open func() (string, io.Reader, error)) (Attachment, error) {
 	f, err := s.finding(ctx, p, findingID)
+	if err != nil {
+		return Attachment{}, err
+	}
+	fileName, body, err := open()
 	if err != nil {
 		return Attachment{}, err
 	}
@@ -341,7 +350,7 @@ func (s *Service) StartUpload(ctx context.Context, p domain.Principal, findingID
 	if err != nil {
 		cctx, cancel := cleanupContext(ctx)
 		defer cancel()
-		_, _ = s.Store.DeleteAttachment(cctx, p.OrgID, a.ID)
+		_ = s.Store.DeletePendingAttachment(cctx, p.OrgID, a.ID)
 		return Attachment{}, objects.Presigned{}, err
 	}
 	return a, ps, nil
@@ -372,6 +381,9 @@ func (s *Service) Confirm(ctx context.Context, p domain.Principal, id string) (A
 	}
 	upKey, key := UploadKey(p.OrgID, a.ID), ObjectKey(p.OrgID, a.ID)
 	ctype, err := s.verify(ctx, upKey, a)
+	if domain.Is(err, domain.KindConflict) {
+		return s.settled(ctx, p.OrgID, a.ID, err)
+	}
 	if err != nil {
 		if domain.Is(err, domain.KindInvalid) || domain.Is(err, domain.KindUnsupported) {
 			s.reject(ctx, p.OrgID, a.ID, upKey)
@@ -382,23 +394,14 @@ func (s *Service) Confirm(ctx context.Context, p domain.Principal, id string) (A
 	if err := s.Objects.Copy(ctx, upKey, key, objects.Meta{ContentType: Served(ctype),
 		ContentDisposition: ContentDisposition(a.FileName), Tags: uploadTags}); err != nil {
 		if errors.Is(err, objects.ErrNotFound) {
-			return Attachment{}, domain.E(domain.KindConflict, "the upload disappeared while it was confirmed; confirm again")
+			return s.settled(ctx, p.OrgID, a.ID,
+				domain.E(domain.KindConflict, "the upload disappeared while it was confirmed; confirm again"))
 		}
 		return Attachment{}, err
 	}
 	err = s.Store.ConfirmAttachment(ctx, p.OrgID, a)
 	if domain.Is(err, domain.KindConflict) {
-		// A concurrent confirm won: its record is available, so its object
-		// (which our copy may have replaced, tagged upload) must be tagged
-		// attachment.
-		cur, gerr := s.Store.GetAttachment(ctx, p.OrgID, a.ID)
-		if gerr == nil && cur.Status == StatusAvailable {
-			if terr := s.Objects.SetTags(ctx, key, attachTags); terr != nil {
-				return Attachment{}, terr
-			}
-			return cur, nil
-		}
-		return Attachment{}, err
+		return s.settled(ctx, p.OrgID, a.ID, err)
 	}
 	if err != nil {
 		s.discard(ctx, key)
@@ -417,6 +420,21 @@ func (s *Service) Confirm(ctx context.Context, p domain.Principal, id string) (A
 	}
 	s.discard(ctx, upKey)
 	return a, nil
+}
+
+// settled resolves a confirm that met a concurrent one: when the other
+// confirm made the attachment available, its object (which this confirm's
+// copy may have replaced, tagged upload) is tagged attachment and the
+// attachment returned; otherwise err stands.
+func (s *Service) settled(ctx context.Context, orgID, id string, err error) (Attachment, error) {
+	cur, gerr := s.Store.GetAttachment(ctx, orgID, id)
+	if gerr != nil || cur.Status != StatusAvailable {
+		return Attachment{}, err
+	}
+	if terr := s.Objects.SetTags(ctx, ObjectKey(orgID, id), attachTags); terr != nil {
+		return Attachment{}, terr
+	}
+	return cur, nil
 }
 
 // verify reads the uploaded object: its size, SHA-256 and sniffed type.
@@ -466,7 +484,8 @@ func (s *Service) reject(ctx context.Context, orgID, id, upKey string) {
 	s.discard(ctx, upKey)
 	cctx, cancel := cleanupContext(ctx)
 	defer cancel()
-	if _, err := s.Store.DeleteAttachment(cctx, orgID, id); err != nil && !domain.Is(err, domain.KindNotFound) {
+	err := s.Store.DeletePendingAttachment(cctx, orgID, id)
+	if err != nil && !domain.Is(err, domain.KindNotFound) && !domain.Is(err, domain.KindConflict) {
 		s.log().Warn("could not delete a rejected pending attachment; its TTL removes it", "id", id, "error", err.Error())
 	}
 }
@@ -518,29 +537,27 @@ func (s *Service) Delete(ctx context.Context, p domain.Principal, id string) err
 
 // DeleteFindingAttachments removes every attachment of a finding, objects
 // and records, for the code that deletes findings and scans (no principal:
-// the caller has authorized the deletion). Pending uploads of the finding are
-// left to their TTL and lifecycle rule; they can no longer be confirmed once
-// the finding is gone. It returns how many attachments it removed.
-func (s *Service) DeleteFindingAttachments(ctx context.Context, orgID, findingID string) (int, error) {
+// the caller has authorized the deletion; scans.Service calls it). Pending
+// uploads of the finding are left to their TTL and lifecycle rule; they can
+// no longer be confirmed once the finding is gone.
+func (s *Service) DeleteFindingAttachments(ctx context.Context, orgID, findingID string) error {
 	list, err := s.Store.FindingAttachments(ctx, orgID, findingID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	done := map[string]bool{}
 	if err := s.Objects.DeleteMany(ctx, keysOf(orgID, list, done)); err != nil {
-		return 0, err
+		return err
 	}
 	deleted, err := s.Store.DeleteFindingAttachments(ctx, orgID, findingID)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	// Attachments added between the read and the delete.
 	if extra := keysOf(orgID, deleted, done); len(extra) > 0 {
-		if err := s.Objects.DeleteMany(ctx, extra); err != nil {
-			return len(deleted), err
-		}
+		return s.Objects.DeleteMany(ctx, extra)
 	}
-	return len(deleted), nil
+	return nil
 }
 
 func keysOf(orgID string, list []Attachment, done map[string]bool) []string {

@@ -2,13 +2,16 @@ package authz
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 )
 
 // The entities fixtures make, through the API as the organization's admin.
-// Assets point at 127.0.0.1, which the scanner's guard refuses by default, so
-// a scan a sweep starts never sends a packet anywhere.
+// The asset has a private address that NewOrg lets in and then forbids
+// again: the scanner's guard refuses it, so no scan a sweep starts connects
+// anywhere (see NewOrg).
 
 func makeClient(ctx context.Context, o *Org) (string, error) {
 	return o.Create(ctx, "/api/v1/clients", jsonBody(map[string]string{"name": "Sweep client " + o.Name}))
@@ -19,7 +22,7 @@ func makeAsset(ctx context.Context, o *Org) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return o.Create(ctx, "/api/v1/assets", jsonBody(map[string]string{"type": "ip", "target": "127.0.0.1",
+	return o.Create(ctx, "/api/v1/assets", jsonBody(map[string]string{"type": "ip", "target": "10.255.255.1",
 		"name": "Sweep asset", "client_id": client}))
 }
 
@@ -59,6 +62,38 @@ func makeScan(ctx context.Context, o *Org) (string, error) {
 		return "", err
 	}
 	return o.Create(ctx, "/api/v1/scans", jsonBody(map[string][]string{"asset_ids": {asset}}))
+}
+
+func makeSchedule(ctx context.Context, o *Org) (string, error) {
+	asset, err := o.Entity(ctx, "asset", makeAsset)
+	if err != nil {
+		return "", err
+	}
+	return o.Create(ctx, "/api/v1/schedules", jsonBody(map[string]any{"name": "Sweep schedule", "cron": "0 3 * * *",
+		"asset_ids": []string{asset}}))
+}
+
+// attachmentFile is a small text file as a multipart body (field file).
+var attachmentFile = Body{ContentType: "multipart/form-data; boundary=sweep-boundary",
+	Text: "--sweep-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sweep.txt\"\r\n" +
+		"Content-Type: text/plain\r\n\r\nsweep evidence\r\n--sweep-boundary--\r\n"}
+
+func makeAttachment(ctx context.Context, o *Org) (string, error) {
+	finding, err := o.Entity(ctx, "finding", makeFinding)
+	if err != nil {
+		return "", err
+	}
+	return o.CreateBody(ctx, "/api/v1/findings/"+finding+"/attachments", attachmentFile)
+}
+
+// makeReport queues a CSV report of the session (the status and download
+// routes answer it whether it is still queued or already done).
+func makeReport(ctx context.Context, o *Org) (string, error) {
+	session, err := o.Entity(ctx, "session", makeSession)
+	if err != nil {
+		return "", err
+	}
+	return o.Create(ctx, "/api/v1/reports/generate", jsonBody(map[string]string{"session_id": session, "format": "csv"}))
 }
 
 // makeVictim is a viewer that member routes may change or remove.
@@ -131,20 +166,45 @@ var Fixtures = map[string]Fixture{
 	"/api/v1/scans/{scan_id}/findings":                   entity("scan", makeScan, "scan_id"),
 	"/api/v1/scans/{scan_id}/results":                    entity("scan", makeScan, "scan_id"),
 	"/api/v1/scans/{scan_id}/compare/{other_id}":         twoScans,
+	"/api/v1/schedules/{schedule_id}":                    entity("schedule", makeSchedule, "schedule_id"),
+	"/api/v1/schedules/{schedule_id}/run":                entity("schedule", makeSchedule, "schedule_id"),
 	"/api/v1/taxonomy/versions/{version}":                taxonomyVersion,
+	"/api/v1/findings/{id}/attachments":                  entity("finding", makeFinding, "id"),
+	"/api/v1/findings/{id}/attachments/uploads":          entity("finding", makeFinding, "id"),
+	"/api/v1/attachments/{id}":                           entity("attachment", makeAttachment, "id"),
+	"/api/v1/attachments/{id}/confirm":                   entity("attachment", makeAttachment, "id"),
+	"/api/v1/attachments/{id}/download":                  entity("attachment", makeAttachment, "id"),
+	"/api/v1/reports/status/{task_id}":                   entity("report", makeReport, "task_id"),
+	"/api/v1/reports/download/{task_id}":                 entity("report", makeReport, "task_id"),
+	"/api/v1/reports/exports/{id}/download":              entity("report", makeReport, "id"),
+	"/api/v1/reports/sessions/{id}/pdf":                  entity("session", makeSession, "id"),
+	"/api/v1/reports/sessions/{id}/csv":                  entity("session", makeSession, "id"),
+	"/api/v1/reports/sessions/{id}/json":                 entity("session", makeSession, "id"),
+	"/api/v1/reports/sessions/{id}/exports":              entity("session", makeSession, "id"),
 }
 
 // Bodies are valid bodies for the routes with ids (so that a call with
 // another organization's ids reaches the handler's lookup), and harmless
 // ones where the sweep's own calls would otherwise do something broad.
-var Bodies = map[string]string{
-	"PATCH /api/v1/organizations/{org_id}":                     `{"name":"Swept organization"}`,
-	"POST /api/v1/organizations/{org_id}/members":              `{"email":"sweep-invite-{{unique}}@example.com","role":"viewer"}`,
-	"PATCH /api/v1/organizations/{org_id}/members/{member_id}": `{"role":"viewer"}`,
-	"PATCH /api/v1/users/{user_id}":                            `{"name":"Swept"}`,
-	"PATCH /api/v1/clients/{id}":                               `{"name":"Swept client"}`,
-	"PATCH /api/v1/assets/{asset_id}":                          `{"name":"Swept asset"}`,
-	"PATCH /api/v1/sessions/{id}":                              `{"name":"Swept session"}`,
-	"PATCH /api/v1/findings/{id}":                              `{"title":"Swept finding"}`,
-	"PATCH /api/v1/templates/{id}":                             `{"title":"Swept template"}`,
+var Bodies = map[string]Body{
+	"POST /api/v1/findings/{id}/attachments": attachmentFile,
+	// sha256 of "sweep evidence"
+	"POST /api/v1/findings/{id}/attachments/uploads": JSON(`{"file_name":"sweep.txt","content_type":"text/plain","size":14,` +
+		`"sha256":"` + sweepSHA + `"}`),
+
+	"PATCH /api/v1/organizations/{org_id}":                     JSON(`{"name":"Swept organization"}`),
+	"POST /api/v1/organizations/{org_id}/members":              JSON(`{"email":"sweep-invite-{{unique}}@example.com","role":"viewer"}`),
+	"PATCH /api/v1/organizations/{org_id}/members/{member_id}": JSON(`{"role":"viewer"}`),
+	"PATCH /api/v1/users/{user_id}":                            JSON(`{"name":"Swept"}`),
+	"PATCH /api/v1/clients/{id}":                               JSON(`{"name":"Swept client"}`),
+	"PATCH /api/v1/assets/{asset_id}":                          JSON(`{"name":"Swept asset"}`),
+	"PATCH /api/v1/sessions/{id}":                              JSON(`{"name":"Swept session"}`),
+	"PATCH /api/v1/findings/{id}":                              JSON(`{"title":"Swept finding"}`),
+	"PATCH /api/v1/templates/{id}":                             JSON(`{"title":"Swept template"}`),
+	"PATCH /api/v1/schedules/{schedule_id}":                    JSON(`{"name":"Swept schedule"}`),
 }
+
+var sweepSHA = func() string {
+	sum := sha256.Sum256([]byte("sweep evidence"))
+	return hex.EncodeToString(sum[:])
+}()

@@ -52,6 +52,15 @@ type Config struct {
 
 	// EventBus is the EventBridge bus of "scan requested" (Lambda).
 	EventBus string
+	// DispatchInterval is how often the local server runs the schedule
+	// dispatcher (in AWS an EventBridge rule runs it every minute).
+	DispatchInterval time.Duration
+	// ReportStateMachine is the ARN of the report workflow (Lambda; locally
+	// the workflow runs in-process). ReportRetentionDays is how long report
+	// exports and artifacts are kept: the export item's ttl and the stack's
+	// lifecycle rule on objects tagged rampart-kind=report.
+	ReportStateMachine  string
+	ReportRetentionDays int
 	// SeedAdminEmail and SeedAdminPassword create the first admin in local
 	// mode; an empty password is generated and kept in the data directory.
 	SeedAdminEmail    string
@@ -150,6 +159,9 @@ func Parse(env Env) (Config, error) {
 	c.SeedAdminPassword = r.str("RAMPART_SEED_ADMIN_PASSWORD", "")
 
 	c.EventBus = r.str("RAMPART_EVENT_BUS", "")
+	c.DispatchInterval = r.duration("RAMPART_DISPATCH_INTERVAL", time.Minute, 10*time.Millisecond)
+	c.ReportStateMachine = r.str("RAMPART_REPORT_STATE_MACHINE", "")
+	c.ReportRetentionDays = r.integer("RAMPART_REPORT_RETENTION_DAYS", 30, 1, 3650)
 	c.Scan.DNSServer = r.str("RAMPART_SCAN_DNS_SERVER", "")
 	c.Scan.Concurrency = r.integer("RAMPART_SCAN_CONCURRENCY", 16, 1, 256)
 	c.Scan.TargetTimeout = r.duration("RAMPART_SCAN_TARGET_TIMEOUT", 2*time.Minute, time.Second)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -156,6 +159,20 @@ func (s *Store) counterItems(org string, deltas map[string]int) []types.Transact
 	return out
 }
 
+// isTxConflict reports a transaction canceled because another one was
+// writing the same items (a counter, usually) at the same moment: worth
+// another attempt, unlike a failed condition.
+func isTxConflict(err error) bool {
+	var tce *types.TransactionCanceledException
+	return domain.Is(err, domain.KindConflict) && errors.As(err, &tce)
+}
+
+// txBackoff waits a little, more with every attempt, with jitter so that
+// two writers that collided do not collide again.
+func txBackoff(attempt int) {
+	time.Sleep(time.Duration(5<<attempt)*time.Millisecond + time.Duration(rand.IntN(10))*time.Millisecond)
+}
+
 var errAssetDuplicate = &domain.Error{Kind: domain.KindConflict,
 	Message: "an asset with this type and target already exists in the organization",
 	Fields:  []domain.FieldError{{Location: "body.target", Message: "already an asset of this type"}}}
@@ -231,7 +248,7 @@ func (s *Store) GetAssets(ctx context.Context, org string, ids []string) ([]doma
 // version), the marker move, tag items and counter changes in one
 // transaction (at most 2 + 40 + 44 items with 20 tags swapped).
 func (s *Store) UpdateAsset(ctx context.Context, org, id string, fn func(*domain.Asset) error) (domain.Asset, error) {
-	for range retries {
+	for attempt := range retries {
 		r, err := s.getAssetRec(ctx, org, id)
 		if err != nil {
 			return domain.Asset{}, err
@@ -292,6 +309,10 @@ func (s *Store) UpdateAsset(ctx context.Context, org, id string, fn func(*domain
 			}
 			continue
 		}
+		if isTxConflict(err) {
+			txBackoff(attempt)
+			continue
+		}
 		if err != nil {
 			return domain.Asset{}, err
 		}
@@ -304,7 +325,7 @@ func (s *Store) UpdateAsset(ctx context.Context, org, id string, fn func(*domain
 // version read), its marker, its tag items and its counters in one
 // transaction.
 func (s *Store) DeleteAsset(ctx context.Context, org, id string) error {
-	for range retries {
+	for attempt := range retries {
 		r, err := s.getAssetRec(ctx, org, id)
 		if err != nil {
 			return err
@@ -325,6 +346,10 @@ func (s *Store) DeleteAsset(ctx context.Context, org, id string) error {
 		}
 		err = s.transact(ctx, append(items, s.counterItems(org, deltas)...))
 		if _, ok := err.(*txCanceled); ok {
+			continue
+		}
+		if isTxConflict(err) {
+			txBackoff(attempt)
 			continue
 		}
 		return err
@@ -477,12 +502,29 @@ func (s *Store) ExistingKeys(ctx context.Context, org string, ks []assets.Key) (
 			mk = append(mk, key)
 		}
 	}
-	var recs []assetMarkerRec
-	if err := s.batchGet(ctx, mk, &recs); err != nil {
-		return nil, err
+	// Chunks of 1,000 keys (ten BatchGetItem calls) are read concurrently:
+	// 10,000 keys of an import cost about one tenth of reading them in turn.
+	const chunk = 1000
+	results := make([][]assetMarkerRec, (len(mk)+chunk-1)/chunk)
+	errs := make([]error, len(results))
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.batchGet(ctx, mk[i*chunk:min((i+1)*chunk, len(mk))], &results[i])
+		}()
 	}
-	for _, r := range recs {
-		out[assets.Key{Type: r.Type, Target: r.Target}] = true
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, recs := range results {
+		for _, r := range recs {
+			out[assets.Key{Type: r.Type, Target: r.Target}] = true
+		}
 	}
 	return out, nil
 }
@@ -492,6 +534,8 @@ func (s *Store) ExistingKeys(ctx context.Context, org string, ks []assets.Key) (
 const (
 	importBatchItems = 100
 	importBatchBytes = 3 << 20
+	// importAnswerReserve is the time kept to answer before a deadline.
+	importAnswerReserve = 3 * time.Second
 )
 
 // assetSize over-estimates an asset item's size (attribute names, keys and
@@ -512,6 +556,13 @@ func assetSize(a domain.Asset) int {
 func (s *Store) WriteAssets(ctx context.Context, org string, as []domain.Asset) assets.WriteResult {
 	res := assets.WriteResult{FailedAt: -1}
 	for start := 0; start < len(as); {
+		// Stop while there is time left to answer: in Lambda the request's
+		// context carries the function's deadline, and an answer that counts
+		// what was written beats a timeout that says nothing.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < importAnswerReserve {
+			res.FailedAt, res.Err = start, domain.E(domain.KindUnavailable, "the import ran out of time")
+			return res
+		}
 		batch, items, end, err := s.importBatch(org, as, start)
 		if err != nil {
 			res.FailedAt, res.Err = start, err

@@ -273,3 +273,64 @@ func TestAssetStoreWriteAssets(t *testing.T) {
 		t.Fatalf("cancelled write = %+v", res)
 	}
 }
+
+// Concurrent writers of one (type, target): exactly one wins, and the
+// counters count the winner only.
+func TestAssetStoreConcurrentKeys(t *testing.T) {
+	s := testenv.Platform(t).Store()
+	bg := context.Background()
+	org := domain.NewID()
+	const n = 6
+	errs := make(chan error, n)
+	for i := range n {
+		go func() { errs <- s.CreateAsset(bg, org, asmAsset(i, "domain", "race.example.com", "", "r")) }()
+	}
+	won := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !domain.Is(err, domain.KindConflict):
+			t.Fatalf("create: %v", err)
+		}
+	}
+	if _, total := asmList(t, s, org, assets.Filter{Tag: "r"}); won != 1 || total != 1 {
+		t.Fatalf("%d creates won, tag total %d", won, total)
+	}
+	// Several assets moving onto one free key at once.
+	var ids []string
+	for i := range n {
+		a := asmAsset(10+i, "host", fmt.Sprintf("m%d.example.com", i), "")
+		if err := s.CreateAsset(bg, org, a); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	for _, id := range ids {
+		go func() {
+			_, err := s.UpdateAsset(bg, org, id, func(a *domain.Asset) error { a.Target = "target.example.com"; return nil })
+			errs <- err
+		}()
+	}
+	won = 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			won++
+		case !domain.Is(err, domain.KindConflict):
+			t.Fatalf("update: %v", err)
+		}
+	}
+	known, err := s.ExistingKeys(bg, org, []assets.Key{{Type: "host", Target: "target.example.com"}})
+	if won != 1 || err != nil || len(known) != 1 {
+		t.Fatalf("%d moves won, marker %v %v", won, known, err)
+	}
+	// The losers kept their own keys.
+	ks := []assets.Key{}
+	for i := range n {
+		ks = append(ks, assets.Key{Type: "host", Target: fmt.Sprintf("m%d.example.com", i)})
+	}
+	if known, err := s.ExistingKeys(bg, org, ks); err != nil || len(known) != n-1 {
+		t.Fatalf("old markers %v %v", known, err)
+	}
+}

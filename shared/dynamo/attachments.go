@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -183,6 +184,27 @@ func (s *Store) DeleteAttachment(ctx context.Context, org, id string) (attachmen
 		return a, nil
 	}
 	return attachments.Attachment{}, domain.E(domain.KindConflict, "the attachment changed concurrently too often; retry")
+}
+
+// DeletePendingAttachment implements attachments.Store.
+func (s *Store) DeletePendingAttachment(ctx context.Context, org, id string) error {
+	if !domain.ValidID(id) {
+		return domain.NotFound("attachment")
+	}
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: attachKey(org, id).av(),
+		ConditionExpression:                 aws.String("#s = :pending"),
+		ExpressionAttributeNames:            names("#s", "status"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":pending": str(attachments.StatusPending)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return domain.NotFound("attachment")
+		}
+		return domain.E(domain.KindConflict, "the attachment is no longer pending")
+	}
+	return classify(err)
 }
 
 // ListAttachments implements attachments.Store: one page of list entries,

@@ -144,6 +144,22 @@ func TestAttachStoreLifecycle(t *testing.T) {
 	if err := fx.store.CreatePendingAttachment(ctx, fx.org, lone); err != nil {
 		t.Fatal(err)
 	}
+	if err := fx.store.DeletePendingAttachment(ctx, fx.org, pending.ID); !domain.Is(err, domain.KindConflict) {
+		t.Errorf("delete pending of an available attachment: %v", err)
+	}
+	if err := fx.store.DeletePendingAttachment(ctx, fx.org, domain.NewID()); !domain.Is(err, domain.KindNotFound) {
+		t.Errorf("delete pending of a missing attachment: %v", err)
+	}
+	if err := fx.store.DeletePendingAttachment(ctx, fx.org, lone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.store.GetAttachment(ctx, fx.org, lone.ID); !domain.Is(err, domain.KindNotFound) {
+		t.Errorf("pending record survived: %v", err)
+	}
+	lone = newAttachment(fx.finID, 4, attachments.StatusPending)
+	if err := fx.store.CreatePendingAttachment(ctx, fx.org, lone); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := fx.store.DeleteAttachment(ctx, fx.org, lone.ID); err != nil {
 		t.Fatal(err)
 	}

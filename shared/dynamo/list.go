@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -161,7 +162,9 @@ func decodeCursor(c string, p partition) (map[string]types.AttributeValue, error
 			return nil, bad
 		}
 	}
-	if _, ok := out[p.skName]; !ok {
+	// The cursor must also lie inside the list's sort-key range: another
+	// list of the same partition would continue somewhere else entirely.
+	if sk, ok := m[p.skName]; !ok || !strings.HasPrefix(sk, p.prefix) {
 		return nil, bad
 	}
 	return out, nil

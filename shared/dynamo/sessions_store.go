@@ -126,7 +126,7 @@ func (s *Store) GetAssessmentSession(ctx context.Context, org, id string) (domai
 
 // UpdateAssessmentSession implements sessions.Store.
 func (s *Store) UpdateAssessmentSession(ctx context.Context, org, id string, fn func(*domain.Session) error) (domain.Session, error) {
-	for range retries {
+	for attempt := range retries {
 		r, err := s.getAssessmentRec(ctx, org, id)
 		if err != nil {
 			return domain.Session{}, err
@@ -153,6 +153,10 @@ func (s *Store) UpdateAssessmentSession(ctx context.Context, org, id string, fn 
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))}}}}
 		err = s.transact(ctx, append(items, s.counterItems(org, deltas)...))
 		if _, ok := err.(*txCanceled); ok {
+			continue
+		}
+		if isTxConflict(err) {
+			txBackoff(attempt)
 			continue
 		}
 		if err != nil {

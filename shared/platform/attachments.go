@@ -3,8 +3,6 @@ package platform
 import (
 	"rampart/shared/attachments"
 	"rampart/shared/domain"
-	"rampart/shared/findings"
-	"rampart/shared/httpapi"
 	"rampart/shared/objects"
 	"rampart/shared/routes"
 )
@@ -20,14 +18,14 @@ const lambdaPayload = 6 << 20
 func (p *Platform) Bucket() *objects.Bucket { return objects.NewBucket(p.AWS.S3, p.Config.Bucket) }
 
 // Attachments builds the attachment service. It authorizes through the
-// findings service's Get (which only needs the store), so that a client
-// member reaches only its client's findings' attachments. The scan and
+// findings service's Get, so that a client member reaches only its client's
+// findings' attachments. The scan and
 // finding deletion code calls its DeleteFindingAttachments.
 func (p *Platform) Attachments() *attachments.Service {
 	return &attachments.Service{
 		Store:    p.Store(),
 		Objects:  p.Bucket(),
-		Findings: &findings.Service{Store: p.Store(), Clock: domain.SystemClock},
+		Findings: p.Findings(),
 		Clock:    domain.SystemClock,
 		Log:      p.Log,
 
@@ -42,26 +40,12 @@ func (p *Platform) AttachmentRoutes() *routes.Attachments {
 	return &routes.Attachments{Attachments: p.Attachments()}
 }
 
-// AttachmentBodyCap is the request body cap a server that serves the
+// AttachmentBodyCap raises the configured server-wide body cap to what the
 // multipart upload needs: the upload limit plus its framing, and up to the
-// Lambda payload ceiling so that an oversized file is read only to its limit
-// and answered 413 with the limit in the detail.
-func (p *Platform) AttachmentBodyCap() int64 {
-	return max(p.Config.MaxBodyBytes, p.Config.MaxUploadBytes+uploadOverhead, lambdaPayload)
-}
-
-// AttachmentServer is the attachments function's server: Server with the
-// body cap the multipart upload needs (other routes keep huma's own
-// per-operation limit of 1 MiB).
-func (p *Platform) AttachmentServer() (*httpapi.Server, error) {
-	authn, err := p.Authenticator()
-	if err != nil {
-		return nil, err
-	}
-	return httpapi.New(httpapi.Options{
-		Auth:         authn,
-		MaxBodyBytes: p.AttachmentBodyCap(),
-		Stage:        p.Config.Stage,
-		Logger:       p.Log,
-	}), nil
+// Lambda payload ceiling, so that an oversized file is read only to its limit
+// and answered 413 with the limit in the detail. Call it before Server in a
+// process that serves AttachmentRoutes. Operations with a JSON body keep
+// huma's own 1 MiB limit.
+func (p *Platform) AttachmentBodyCap() {
+	p.Config.MaxBodyBytes = max(p.Config.MaxBodyBytes, p.Config.MaxUploadBytes+uploadOverhead, lambdaPayload)
 }

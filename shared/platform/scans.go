@@ -155,6 +155,7 @@ func (p *Platform) ScanRoutes() (*routes.Scans, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := &scans.Service{Store: p.Store(), Assets: storeAssets{p}, Publisher: pub, Clock: domain.SystemClock}
+	svc := &scans.Service{Store: p.Store(), Assets: storeAssets{p}, Publisher: pub, Clock: domain.SystemClock,
+		Attachments: p.Attachments()}
 	return &routes.Scans{Scans: svc, Store: p.Store(), Findings: p.Findings()}, nil
 }

@@ -65,11 +65,12 @@ type asmUser struct {
 }
 
 type asmEnv struct {
-	t        *testing.T
+	t        testing.TB
 	p        *platform.Platform
 	srv      *httpapi.Server
 	id       *identity.Service
 	resolver *asmResolver
+	assets   *assets.Service
 	org      string
 	// admin, auditor, viewer, and a client member of client.
 	admin, auditor, viewer, member asmUser
@@ -87,7 +88,7 @@ func asmEmail(prefix string) string {
 	return fmt.Sprintf("%s-%d-%s@example.com", prefix, asmSeq.Add(1), strings.ToLower(domain.NewID()[20:]))
 }
 
-func newAsmEnv(t *testing.T) *asmEnv {
+func newAsmEnv(t testing.TB) *asmEnv {
 	t.Helper()
 	p := testenv.Platform(t)
 	p.Config.Auth.KeyFile = filepath.Join(t.TempDir(), "jwt-signing-key.pem")
@@ -106,7 +107,7 @@ func newAsmEnv(t *testing.T) *asmEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &asmEnv{t: t, p: p, srv: srv, id: svc, resolver: res}
+	e := &asmEnv{t: t, p: p, srv: srv, id: svc, resolver: res, assets: ar.Service}
 	e.admin, e.org = e.register("admin")
 	e.client = e.mustCreate("/api/v1/clients", e.admin, map[string]any{"name": "Client Member's Client"})
 	e.auditor = e.addMember("auditor", "")
@@ -164,7 +165,7 @@ type asmResp struct {
 	Body   []byte
 }
 
-func (r *asmResp) json(t *testing.T) map[string]any {
+func (r *asmResp) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.Body, &m); err != nil {
@@ -173,7 +174,7 @@ func (r *asmResp) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (r *asmResp) decode(t *testing.T, v any) {
+func (r *asmResp) decode(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.Body, err)

@@ -131,9 +131,9 @@ func (h *AssessmentSessions) Register(api huma.API) {
 		OperationID: "update-session", Method: http.MethodPatch, Path: "/api/v1/sessions/{id}",
 		Summary: "Change an assessment session", Tags: tags, Errors: []int{http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		sessionPath
-		entityIfMatch
-		Body SessionPatch
+		ID      string `path:"id" maxLength:"64" doc:"Session id"`
+		IfMatch string `header:"If-Match" maxLength:"256" doc:"ETag of the version the change is based on; a stale one is 412"`
+		Body    SessionPatch
 	}) (*sessionOutput, error) {
 		b := in.Body
 		s, err := h.Service.Update(ctx, httpapi.PrincipalFrom(ctx), in.ID, sessions.Input{Name: b.Name, ClientID: b.ClientID,

@@ -177,9 +177,9 @@ func (h *Assets) Register(api huma.API) {
 		Summary: "Change an asset", Tags: tags, Description: targetDoc + " Moving to a (type, target) that has an asset is 409.",
 		Errors: []int{http.StatusConflict, http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		assetPath
-		entityIfMatch
-		Body AssetPatch
+		AssetID string `path:"asset_id" maxLength:"64"`
+		IfMatch string `header:"If-Match" maxLength:"256" doc:"ETag of the version the change is based on; a stale one is 412"`
+		Body    AssetPatch
 	}) (*assetOutput, error) {
 		b := in.Body
 		a, err := h.Service.Update(ctx, httpapi.PrincipalFrom(ctx), in.AssetID, assets.Input{Type: b.Type, Target: b.Target,

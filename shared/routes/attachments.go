@@ -63,6 +63,9 @@ type UploadView struct {
 	Upload     PresignedRequestView `json:"upload"`
 }
 
+// attachmentPath is the input of routes with only an id. (huma binds no
+// parameters of an embedded struct of an unexported type: routes with more
+// input spell the id field out.)
 type attachmentPath struct {
 	ID string `path:"id" maxLength:"64"`
 }
@@ -97,7 +100,7 @@ func (h *Attachments) Register(api huma.API) {
 		Summary: "Attachments of a finding (oldest first)", Tags: tags,
 		Description: "Available attachments only; pending presigned uploads are not listed. `total` comes from a counter.",
 	}, func(ctx context.Context, in *struct {
-		attachmentPath
+		ID string `path:"id" maxLength:"64"`
 		httpapi.PageQuery
 	}) (*httpapi.PageOutput[AttachmentView], error) {
 		p, err := svc.List(ctx, httpapi.PrincipalFrom(ctx), in.ID, in.Request())
@@ -113,17 +116,13 @@ func (h *Attachments) Register(api huma.API) {
 			"(413 above, with the limit in the detail; larger files use the presigned upload).\n\n", svc.MaxUpload()) + uploadFlows,
 		Errors:      []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity},
 		Middlewares: huma.Middlewares{withBody},
+		// The schema is added after registration: with a schema huma would
+		// read and decode the whole body itself.
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
-			"multipart/form-data": {
-				Schema: &huma.Schema{Type: "object", Required: []string{"file"}, Properties: map[string]*huma.Schema{
-					"file": {Type: "string", Format: "binary",
-						Description: "The file; its name (the part's filename) is kept as metadata"},
-				}},
-				Encoding: map[string]*huma.Encoding{"file": {ContentType: "application/octet-stream"}},
-			},
+			"multipart/form-data": {Encoding: map[string]*huma.Encoding{"file": {ContentType: "application/octet-stream"}}},
 		}},
 	}, func(ctx context.Context, in *struct {
-		attachmentPath
+		ID          string `path:"id" maxLength:"64"`
 		ContentType string `header:"Content-Type"`
 	}) (*struct{ Body AttachmentView }, error) {
 		body, _ := ctx.Value(bodyKey{}).(io.Reader)
@@ -133,6 +132,11 @@ func (h *Attachments) Register(api huma.API) {
 		}
 		return &struct{ Body AttachmentView }{Body: NewAttachmentView(a)}, nil
 	})
+	if item := api.OpenAPI().Paths["/api/v1/findings/{id}/attachments"]; item != nil && item.Post != nil {
+		item.Post.RequestBody.Content["multipart/form-data"].Schema = &huma.Schema{Type: "object", Required: []string{"file"},
+			Properties: map[string]*huma.Schema{"file": {Type: "string", Format: "binary",
+				Description: "The file; its name (the part's filename) is kept, sanitised, as metadata"}}}
+	}
 	httpapi.Register(api, httpapi.Auditor, huma.Operation{
 		OperationID: "start-attachment-upload", Method: http.MethodPost, Path: "/api/v1/findings/{id}/attachments/uploads",
 		Summary: "Start a presigned upload (files up to 25 MiB)", Tags: tags, DefaultStatus: http.StatusCreated,
@@ -141,7 +145,7 @@ func (h *Attachments) Register(api huma.API) {
 			"any other body. Send it with every header of `upload.headers`, then confirm.\n\n", svc.MaxPresigned()) + uploadFlows,
 		Errors: []int{http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *struct {
-		attachmentPath
+		ID   string `path:"id" maxLength:"64"`
 		Body UploadRequest
 	}) (*struct{ Body UploadView }, error) {
 		a, ps, err := svc.StartUpload(ctx, httpapi.PrincipalFrom(ctx), in.ID, attachments.NewUpload{
@@ -200,34 +204,39 @@ func (h *Attachments) Register(api huma.API) {
 }
 
 // upload streams a multipart body to the first part named file; the service
-// reads at most the limit plus one byte of it.
+// authorizes the finding before the body is parsed, and reads at most the
+// limit plus one byte of the file.
 func (h *Attachments) upload(ctx context.Context, findingID, contentType string, body io.Reader) (attachments.Attachment, error) {
-	mt, params, err := mime.ParseMediaType(contentType)
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || body == nil {
-		return attachments.Attachment{}, domain.E(domain.KindUnsupported,
-			"send the file as multipart/form-data in the field file (or use the presigned upload)")
-	}
-	mr := multipart.NewReader(body, params["boundary"])
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return attachments.Attachment{}, domain.Invalid("the field file is missing",
-				domain.FieldError{Location: "body.file", Message: "required"})
+	var part *multipart.Part
+	defer func() {
+		if part != nil {
+			_ = part.Close()
 		}
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return attachments.Attachment{}, attachments.TooLarge(h.Attachments.MaxUpload(), "")
+	}()
+	return h.Attachments.Upload(ctx, httpapi.PrincipalFrom(ctx), findingID, func() (string, io.Reader, error) {
+		mt, params, err := mime.ParseMediaType(contentType)
+		if err != nil || mt != "multipart/form-data" || params["boundary"] == "" || body == nil {
+			return "", nil, domain.E(domain.KindUnsupported,
+				"send the file as multipart/form-data in the field file (or use the presigned upload)")
+		}
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err = mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return "", nil, domain.Invalid("the field file is missing", domain.FieldError{Location: "body.file", Message: "required"})
 			}
-			return attachments.Attachment{}, domain.Wrap(domain.KindMalformed, err, "malformed multipart body")
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return "", nil, attachments.TooLarge(h.Attachments.MaxUpload(), "")
+				}
+				return "", nil, domain.Wrap(domain.KindMalformed, err, "malformed multipart body")
+			}
+			if part.FormName() == "file" {
+				return partFileName(part), part, nil
+			}
 		}
-		if part.FormName() != "file" {
-			continue
-		}
-		a, err := h.Attachments.Upload(ctx, httpapi.PrincipalFrom(ctx), findingID, partFileName(part), part)
-		_ = part.Close()
-		return a, err
-	}
+	})
 }
 
 // partFileName is the file name as the client sent it (with its path, if

@@ -62,11 +62,6 @@ type clientPath struct {
 	ID string `path:"id" maxLength:"64" doc:"Client id"`
 }
 
-// entityIfMatch is the optimistic-concurrency header of every PATCH.
-type entityIfMatch struct {
-	IfMatch string `header:"If-Match" maxLength:"256" doc:"ETag of the version the change is based on; a stale one is 412"`
-}
-
 // Register adds the client routes.
 func (h *Clients) Register(api huma.API) {
 	tags := []string{"Clients"}
@@ -112,9 +107,9 @@ func (h *Clients) Register(api huma.API) {
 		OperationID: "update-client", Method: http.MethodPatch, Path: "/api/v1/clients/{id}",
 		Summary: "Change a client", Tags: tags, Errors: []int{http.StatusPreconditionFailed},
 	}, func(ctx context.Context, in *struct {
-		clientPath
-		entityIfMatch
-		Body ClientPatch
+		ID      string `path:"id" maxLength:"64" doc:"Client id"`
+		IfMatch string `header:"If-Match" maxLength:"256" doc:"ETag of the version the change is based on; a stale one is 412"`
+		Body    ClientPatch
 	}) (*clientOutput, error) {
 		b := in.Body
 		c, err := h.Service.Update(ctx, httpapi.PrincipalFrom(ctx), in.ID, clients.Input{

@@ -157,7 +157,7 @@ func (h *Templates) Register(api huma.API) {
 			"changed like any other (built_in stays true). With If-Match, a stale ETag is 412.",
 		Errors: []int{http.StatusPreconditionFailed, http.StatusConflict},
 	}, func(ctx context.Context, in *struct {
-		templatePath
+		ID      string `path:"id" maxLength:"64"`
 		IfMatch string `header:"If-Match" doc:"ETag from a GET (\"v3\"); the change is refused (412) if the template changed since"`
 		Body    TemplateInput
 	}) (*templateOutput, error) {

@@ -5,6 +5,7 @@ package sessions
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -268,6 +269,21 @@ func (s *Service) Get(ctx context.Context, p domain.Principal, id string) (domai
 // change of client re-checks the scope against the new client (assets that
 // were deleted since are not held against it).
 func (s *Service) Update(ctx context.Context, p domain.Principal, id string, in Input, ifMatch string) (domain.Session, error) {
+	for range 5 {
+		ss, err := s.update(ctx, p, id, in, ifMatch)
+		if !errors.Is(err, errChanged) {
+			return ss, err
+		}
+	}
+	return domain.Session{}, domain.E(domain.KindConflict, "the session changed concurrently; retry")
+}
+
+// errChanged reports that a session changed between its validation and its
+// write (the scope and dates are checked against the stored state): the
+// update is validated again.
+var errChanged = errors.New("changed since it was read")
+
+func (s *Service) update(ctx context.Context, p domain.Principal, id string, in Input, ifMatch string) (domain.Session, error) {
 	cur, err := s.Get(ctx, p, id)
 	if err != nil {
 		return domain.Session{}, err
@@ -341,8 +357,7 @@ func (s *Service) Update(ctx context.Context, p domain.Principal, id string, in 
 			return clients.ErrStale("session")
 		}
 		if ETag(*ss) != ETag(cur) {
-			// Validated against another state: let the caller retry.
-			return domain.E(domain.KindConflict, "the session changed concurrently; retry")
+			return errChanged
 		}
 		updated := clients.Touch(s.Clock(), ss.UpdatedAt)
 		*ss = next

@@ -1,0 +1,38 @@
+// Command reports serves /reports: queued report generation, status and
+// downloads (family B) and the per-session report routes (family A). It
+// writes export records and starts the report state machine.
+package main
+
+import (
+	"context"
+
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+)
+
+func main() {
+	p, err := platform.New(context.Background())
+	if err != nil {
+		platform.Fatal(err)
+	}
+	srv, err := newServer(p)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}
+
+func newServer(p *platform.Platform) (*httpapi.Server, error) {
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.ReportRoutes()
+	if err != nil {
+		return nil, err
+	}
+	r.Register(srv.API)
+	return srv, nil
+}

@@ -1,0 +1,37 @@
+// Command schedules serves the scan schedule API; "run now" queues a scan on
+// the event bus for the scan worker.
+package main
+
+import (
+	"context"
+
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+)
+
+func main() {
+	p, err := platform.New(context.Background())
+	if err != nil {
+		platform.Fatal(err)
+	}
+	srv, err := newServer(p)
+	if err != nil {
+		platform.Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		platform.Fatal(err)
+	}
+}
+
+func newServer(p *platform.Platform) (*httpapi.Server, error) {
+	srv, err := p.Server()
+	if err != nil {
+		return nil, err
+	}
+	r, err := p.ScheduleRoutes()
+	if err != nil {
+		return nil, err
+	}
+	r.Register(srv.API)
+	return srv, nil
+}
