@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -83,12 +84,17 @@ func Parse(detailType string, detail json.RawMessage) (ScanRequested, error) {
 }
 
 // Local delivers events to a handler in-process, each in its own goroutine,
-// as EventBridge delivers them to the worker asynchronously. Wait lets tests
-// and shutdown wait for deliveries in flight.
+// as EventBridge delivers them to the worker asynchronously, and retries a
+// failed delivery as the stack's retry policy does. Wait lets tests and
+// shutdown wait for deliveries in flight.
 type Local struct {
 	Handle func(ctx context.Context, e ScanRequested) error
 	Log    *slog.Logger
-	wg     sync.WaitGroup
+	// Retries after a failed delivery, each after Backoff times its number
+	// (EventBridge's own policy retries with backoff too).
+	Retries int
+	Backoff time.Duration
+	wg      sync.WaitGroup
 }
 
 // PublishScanRequested implements Publisher.
@@ -96,9 +102,19 @@ func (l *Local) PublishScanRequested(_ context.Context, e ScanRequested) error {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		// Detached from the request: the scan outlives the API call.
-		if err := l.Handle(context.Background(), e); err != nil && l.Log != nil {
-			l.Log.Error("scan worker", "scan_id", e.ScanID, "error", err.Error())
+		for attempt := 0; ; attempt++ {
+			// Detached from the request: the scan outlives the API call.
+			err := l.Handle(context.Background(), e)
+			if err == nil {
+				return
+			}
+			if l.Log != nil {
+				l.Log.Error("scan worker", "scan_id", e.ScanID, "attempt", attempt+1, "error", err.Error())
+			}
+			if attempt >= l.Retries {
+				return
+			}
+			time.Sleep(l.Backoff * time.Duration(attempt+1))
 		}
 	}()
 	return nil

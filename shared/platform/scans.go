@@ -137,7 +137,7 @@ func (p *Platform) Publisher() (events.Publisher, error) {
 			p.bus = &events.EventBridge{Client: eventbridge.NewFromConfig(p.AWS.AWS), Bus: p.Config.EventBus}
 			return
 		}
-		local := &events.Local{Log: p.Log}
+		local := &events.Local{Log: p.Log, Retries: 3, Backoff: 2 * time.Second}
 		worker, err := p.ScanWorker(local)
 		if err != nil {
 			p.busErr = err
