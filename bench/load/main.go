@@ -85,6 +85,7 @@ type options struct {
 	setupFindings   int
 	jsonOut         bool
 	allow4xx        bool
+	serverPID       int // the self-started server, for its CPU time
 }
 
 func main() {
@@ -140,7 +141,7 @@ func run(o options) int {
 			progress("%v", err)
 			return 1
 		}
-		o.baseURL, o.password = local.URL, local.Password
+		o.baseURL, o.password, o.serverPID = local.URL, local.Password, local.PID()
 	} else if err := benchenv.CheckLoopback(o.baseURL); err != nil {
 		progress("%v", err)
 		return 2
@@ -563,6 +564,21 @@ func drive(ctx context.Context, o options) (*report, error) {
 	defer cancel()
 	start := time.Now().Add(o.warmup)
 	deadline := start.Add(o.duration)
+	// CPU time of the server and of this program over the measured period.
+	var srvCPU0, selfCPU0 time.Duration
+	cpuTaken := make(chan struct{})
+	go func() {
+		defer close(cpuTaken)
+		select {
+		case <-time.After(time.Until(start)):
+		case <-runCtx.Done():
+			return
+		}
+		if o.serverPID != 0 {
+			srvCPU0, _ = benchenv.ProcCPU(o.serverPID)
+		}
+		selfCPU0 = benchenv.SelfCPU()
+	}()
 	for _, w := range workers {
 		wg.Go(func() {
 			for time.Now().Before(deadline) && runCtx.Err() == nil {
@@ -582,6 +598,14 @@ func drive(ctx context.Context, o options) (*report, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	<-cpuTaken
+	var srvCPU time.Duration
+	if o.serverPID != 0 {
+		if c, err := benchenv.ProcCPU(o.serverPID); err == nil && srvCPU0 > 0 {
+			srvCPU = c - srvCPU0
+		}
+	}
+	selfCPU := benchenv.SelfCPU() - selfCPU0
 	if ctx.Err() != nil {
 		return nil, errors.New("interrupted")
 	}
@@ -614,6 +638,11 @@ func drive(ctx context.Context, o options) (*report, error) {
 		return nil, fmt.Errorf("totals after the run: %w", err)
 	}
 	rep := buildReport(o, rec, elapsed)
+	if srvCPU > 0 && rep.Requests > 0 {
+		rep.ServerCPUs = srvCPU.Seconds()
+		rep.ServerCPUPerReqMs = float64(srvCPU.Microseconds()) / 1000 / float64(rep.Requests)
+	}
+	rep.LoadCPUs = selfCPU.Seconds()
 	rep.Checks = verify(before, after, total)
 	rep.Machine = benchenv.ReadMachine()
 	rep.OK = rep.TransportErrors == 0 && rep.Status5xx == 0 && (o.allow4xx || rep.Unexpected4xx == 0)
@@ -716,25 +745,30 @@ type opReport struct {
 }
 
 type report struct {
-	Server          string           `json:"server"`
-	SelfStarted     bool             `json:"self_started"`
-	Clients         int              `json:"clients"`
-	Duration        string           `json:"duration"`
-	Warmup          string           `json:"warmup"`
-	ElapsedS        float64          `json:"elapsed_s"`
-	Requests        int64            `json:"requests"`
-	Throughput      float64          `json:"throughput_rps"`
-	Ops             []opReport       `json:"ops"`
-	Overall         opReport         `json:"overall"`
-	Login           *opReport        `json:"login,omitempty"`
-	Statuses        map[string]int64 `json:"statuses"`
-	TransportErrors int64            `json:"transport_errors"`
-	Status5xx       int64            `json:"status_5xx"`
-	Unexpected4xx   int64            `json:"unexpected_4xx"`
-	FirstErrors     []string         `json:"first_errors,omitempty"`
-	Checks          []check          `json:"checks"`
-	Machine         benchenv.Machine `json:"machine"`
-	OK              bool             `json:"ok"`
+	Server      string  `json:"server"`
+	SelfStarted bool    `json:"self_started"`
+	Clients     int     `json:"clients"`
+	Duration    string  `json:"duration"`
+	Warmup      string  `json:"warmup"`
+	ElapsedS    float64 `json:"elapsed_s"`
+	Requests    int64   `json:"requests"`
+	Throughput  float64 `json:"throughput_rps"`
+	// CPU time over the measured period: the Rampart server (self-started
+	// only), per request, and this load generator.
+	ServerCPUs        float64          `json:"server_cpu_s,omitempty"`
+	ServerCPUPerReqMs float64          `json:"server_cpu_ms_per_request,omitempty"`
+	LoadCPUs          float64          `json:"load_generator_cpu_s"`
+	Ops               []opReport       `json:"ops"`
+	Overall           opReport         `json:"overall"`
+	Login             *opReport        `json:"login,omitempty"`
+	Statuses          map[string]int64 `json:"statuses"`
+	TransportErrors   int64            `json:"transport_errors"`
+	Status5xx         int64            `json:"status_5xx"`
+	Unexpected4xx     int64            `json:"unexpected_4xx"`
+	FirstErrors       []string         `json:"first_errors,omitempty"`
+	Checks            []check          `json:"checks"`
+	Machine           benchenv.Machine `json:"machine"`
+	OK                bool             `json:"ok"`
 }
 
 func pct(sorted []time.Duration, p float64) float64 {
@@ -813,6 +847,10 @@ func (r *report) print() {
 		row(*r.Login)
 	}
 	_ = w.Flush()
+	if r.ServerCPUs > 0 {
+		fmt.Printf("CPU over the measured period: server %.1f s (%.2f ms per request), load generator %.1f s, of %.0f s x %d CPUs\n",
+			r.ServerCPUs, r.ServerCPUPerReqMs, r.LoadCPUs, r.ElapsedS, r.Machine.CPUs)
+	}
 	fmt.Printf("5xx: %d, transport errors: %d, 4xx other than 409: %d\n", r.Status5xx, r.TransportErrors, r.Unexpected4xx)
 	for _, e := range r.FirstErrors {
 		fmt.Printf("  e.g. %s\n", e)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,19 @@ func invoke(t *testing.T, p *platform.Platform, event string) (reports.Result, e
 	return r, nil
 }
 
+// closedPort is an address of 127.0.0.1 where nothing listens (any fixed
+// port may be taken by another process).
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close()
+	return addr
+}
+
 // functionError checks the error type the state machine would see.
 func functionError(t *testing.T, err error, typ, message string) {
 	t.Helper()
@@ -122,7 +136,7 @@ func TestStepFailures(t *testing.T) {
 	// Storage down: transient, for the state machine to retry.
 	up := p.AWS.S3
 	p.AWS.S3 = s3.NewFromConfig(p.AWS.AWS, func(o *s3.Options) {
-		o.BaseEndpoint, o.RetryMaxAttempts, o.UsePathStyle = aws.String("http://127.0.0.1:1"), 1, true
+		o.BaseEndpoint, o.RetryMaxAttempts, o.UsePathStyle = aws.String("http://"+closedPort(t)), 1, true
 	})
 	_, err = invoke(t, p, "load")
 	functionError(t, err, reports.TransientErrorType, "storage unavailable")

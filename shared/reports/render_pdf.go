@@ -636,4 +636,3 @@ func humanSize(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
-

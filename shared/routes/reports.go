@@ -193,7 +193,9 @@ func (h *Reports) Register(api huma.API) {
 		Summary: "Download a report (302 to a short-lived presigned URL)", Tags: tags, DefaultStatus: http.StatusFound,
 		Description: downloadDoc + " 409 while the task is queued or running, or when it failed.",
 		Errors:      []int{http.StatusConflict},
-	}, func(ctx context.Context, in *reportTaskPath) (*reportRedirect, error) { return download(ctx, in.TaskID) })
+	}, func(ctx context.Context, in *reportTaskPath) (*reportRedirect, error) {
+		return download(ctx, in.TaskID)
+	})
 	httpapi.Register(api, httpapi.Viewer, huma.Operation{
 		OperationID: "download-export", Method: http.MethodGet, Path: "/api/v1/reports/exports/{id}/download",
 		Summary: "Download a stored export (302 to a short-lived presigned URL)", Tags: tags, DefaultStatus: http.StatusFound,

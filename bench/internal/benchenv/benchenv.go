@@ -369,6 +369,48 @@ func (l *Local) start(ctx context.Context, bin string, o LocalOptions) error {
 	return fmt.Errorf("local server not live on %s after 90 s:\n%s", addr, l.LogTail(30))
 }
 
+// PID is the server process's id (0 when it is not running).
+func (l *Local) PID() int {
+	if l.cmd == nil || l.cmd.Process == nil {
+		return 0
+	}
+	return l.cmd.Process.Pid
+}
+
+// ProcCPU is the CPU time (user + system) a process has used so far, from
+// /proc/<pid>/stat (Linux; clock ticks of 10 ms).
+func ProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ")".
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	var utime, stime int64
+	_, err1 := fmt.Sscan(f[11], &utime)
+	_, err2 := fmt.Sscan(f[12], &stime)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// SelfCPU is the CPU time this process has used so far.
+func SelfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // StopProcess ends the server process (SIGTERM, SIGKILL after 10 s) but keeps
 // its table, bucket and data directory.
 func (l *Local) StopProcess() {
