@@ -13,9 +13,11 @@ package events
 import (
 	"bytes"
 	"embed"
+	"encoding/base64"
 	"encoding/json"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -41,7 +43,45 @@ func Load(t testing.TB, name string) []byte {
 // test: they are typos.
 func HTTP(t testing.TB, name string) awsevents.APIGatewayV2HTTPRequest {
 	t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(Load(t, "http/"+name+".json")))
+	return decodeHTTP(t, name, Load(t, "http/"+name+".json"))
+}
+
+// HTTPWith is HTTP for an event with placeholders: every {{key}} in the
+// file (a header such as "Bearer {{token}}", the path, the query, the body)
+// becomes vars[key] before the strict decoding. Values are plain tokens (ids,
+// access tokens): one that would need escaping in JSON fails the test, and so
+// does a placeholder without a value. A content-length header is set to the
+// length of the filled body, as API Gateway would send it.
+func HTTPWith(t testing.TB, name string, vars map[string]string) awsevents.APIGatewayV2HTTPRequest {
+	t.Helper()
+	text := string(Load(t, "http/"+name+".json"))
+	for k, v := range vars {
+		if strings.ContainsAny(v, "\"\\{}\n\r\t") {
+			t.Fatalf("event http/%s.json: value of {{%s}} is not a plain token: %q", name, k, v)
+		}
+		text = strings.ReplaceAll(text, "{{"+k+"}}", v)
+	}
+	if i := strings.Index(text, "{{"); i >= 0 {
+		rest, _, _ := strings.Cut(text[i:], "}}")
+		t.Fatalf("event http/%s.json: placeholder %s}} has no value", name, rest)
+	}
+	e := decodeHTTP(t, name, []byte(text))
+	if _, ok := e.Headers["content-length"]; ok {
+		body := []byte(e.Body)
+		if e.IsBase64Encoded {
+			var err error
+			if body, err = base64.StdEncoding.DecodeString(e.Body); err != nil {
+				t.Fatalf("event http/%s.json: body is not base64: %v", name, err)
+			}
+		}
+		e.Headers["content-length"] = strconv.Itoa(len(body))
+	}
+	return e
+}
+
+func decodeHTTP(t testing.TB, name string, b []byte) awsevents.APIGatewayV2HTTPRequest {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var e awsevents.APIGatewayV2HTTPRequest
 	if err := dec.Decode(&e); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -415,6 +416,10 @@ func (b *builder) function(name string, spec FunctionSpec) {
 	}
 	if spec.PutEvents {
 		env["RAMPART_EVENT_BUS"] = b.Bus.EventBusName()
+	}
+	if name == "reports" || name == "report-worker" {
+		// The export records' TTL follows the reports' lifecycle rule.
+		env["RAMPART_REPORT_RETENTION_DAYS"] = jsii.String(strconv.Itoa(b.cfg.ReportRetentionDays))
 	}
 	if spec.ReadSigningKey || spec.Trigger == TriggerSigningKeyRotation {
 		env["RAMPART_SIGNING_KEY_SECRET_ARN"] = b.signingSecret.SecretArn()

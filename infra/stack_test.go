@@ -451,6 +451,7 @@ func TestFunctions(t *testing.T) {
 			"RAMPART_VERIFY_KEYS_SECRET_ARN": true,
 			"RAMPART_EVENT_BUS":              name == "scans" || name == "schedules" || name == "schedule-dispatcher",
 			"RAMPART_REPORT_STATE_MACHINE":   name == "reports",
+			"RAMPART_REPORT_RETENTION_DAYS":  name == "reports" || name == "report-worker",
 			"RAMPART_SIGNING_KEY_SECRET_ARN": name == "auth" || name == "key-rotator",
 		}
 		for _, k := range []string{"ISSUER", "CLIENT_ID", "CLIENT_SECRET_ARN", "REDIRECT_URL", "ALLOWED_DOMAINS", "DEFAULT_ORG", "DEFAULT_ROLE"} {

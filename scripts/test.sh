@@ -25,6 +25,11 @@ go vet ./...
 echo "test: go test -count=1 -timeout 20m ./..."
 go test -count=1 -timeout 20m ./...
 
+# A short pass of every fuzz target over fresh inputs (the corpus and saved
+# crashers already ran as plain tests above); `make fuzz` runs longer.
+echo "test: fuzz, ${TEST_FUZZTIME:-3s} per target"
+FUZZTIME=${TEST_FUZZTIME:-3s} scripts/fuzz.sh
+
 # infra/ is a separate module (awscdk is heavy): its tests run through
 # `make test-infra`, which mk/infra.mk may define; the Makefile has a fallback.
 if [[ -f infra/go.mod ]]; then

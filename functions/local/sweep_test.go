@@ -28,6 +28,7 @@ func TestRouteSweep(t *testing.T) {
 		if p.LocalBus != nil {
 			p.LocalBus.Wait() // scans finish before the table goes
 		}
+		p.LocalReports().Wait() // and so do reports
 	})
 	sweep := authz.Sweep{Target: authz.Target{Handler: srv}, Ops: authz.FromAPI(srv.API),
 		Fixtures: authz.Fixtures, Bodies: authz.Bodies}

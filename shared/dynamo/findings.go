@@ -437,13 +437,15 @@ func filterExpr(q findings.Query) (string, map[string]string, map[string]types.A
 	var parts []string
 	nm := map[string]string{}
 	vals := map[string]types.AttributeValue{}
+	n := 0 // placeholders are numbered across attributes: names share prefixes (severity, session_id)
 	in := func(attr string, values []string) {
 		if len(values) == 0 {
 			return
 		}
 		ph := make([]string, len(values))
 		for i, v := range values {
-			k := fmt.Sprintf(":%s%d", attr[:2], i)
+			k := fmt.Sprintf(":f%d", n)
+			n++
 			ph[i] = k
 			vals[k] = str(v)
 		}

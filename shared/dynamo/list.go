@@ -54,6 +54,12 @@ func (p partition) query(table string) *dynamodb.QueryInput {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(p.pk), ":prefix": str(p.prefix)},
 		ScanIndexForward:          aws.Bool(!p.descending),
 	}
+	if p.prefix == "" {
+		// DynamoDB refuses begins_with on an empty string: the whole partition.
+		in.KeyConditionExpression = aws.String("#pk = :pk")
+		in.ExpressionAttributeNames = names("#pk", p.pkName)
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":pk": str(p.pk)}
+	}
 	if p.index != "" {
 		in.IndexName = aws.String(p.index)
 	} else {

@@ -122,7 +122,10 @@ func (s *Service) Create(ctx context.Context, p domain.Principal, in NewFinding)
 	if err != nil {
 		return domain.Finding{}, asField(err, "body.asset_id", "no such asset")
 	}
-	if len(sess.AssetIDs) > 0 && !contains(sess.AssetIDs, asset.ID) {
+	// A session's scope holds only its client's assets and assets without a
+	// client; a session without scope takes the same assets (a finding would
+	// otherwise show another client's asset to this client's members).
+	if (len(sess.AssetIDs) > 0 && !contains(sess.AssetIDs, asset.ID)) || (asset.ClientID != "" && asset.ClientID != sess.ClientID) {
 		return domain.Finding{}, domain.Invalid("asset is not in the session's scope",
 			domain.FieldError{Location: "body.asset_id", Message: "not in the scope of the session"})
 	}
@@ -138,7 +141,10 @@ func (s *Service) Create(ctx context.Context, p domain.Principal, in NewFinding)
 			return domain.Finding{}, asField(err, "body.template_id", "no such template")
 		}
 		f.TemplateID, f.Title, f.Description, f.Remediation = t.ID, t.Title, t.Description, t.Remediation
-		f.Severity, f.Category, f.References, f.CVSSVector = t.Severity, t.Category, t.References, t.CVSSVector
+		f.Severity, f.References, f.CVSSVector = t.Severity, t.References, t.CVSSVector
+		if t.Category != "" { // a template's category is optional: keep the default
+			f.Category = t.Category
+		}
 	}
 	tax, err := s.Taxonomy.CurrentTaxonomy(ctx, p.OrgID)
 	if err != nil {
@@ -187,14 +193,16 @@ func (s *Service) Update(ctx context.Context, p domain.Principal, id string, ifV
 	}
 	return s.Store.UpdateFinding(ctx, p.OrgID, id, ifVersion, func(f *domain.Finding) ([]domain.HistoryEntry, error) {
 		old := *f
+		// Only the given fields are validated: a value a later taxonomy
+		// version dropped stays on the findings that use it, and their other
+		// fields can still change.
 		changed, err := apply(f, ch, tax)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkTaxonomy(*f, tax); err != nil {
-			return nil, err
+		if v, ok := tax.Lookup(domain.DomainCategory, f.Category); ok {
+			f.NIS2 = v.NIS2
 		}
-		f.NIS2 = nis2Of(f.Category, tax)
 		if len(changed) == 0 {
 			return nil, nil
 		}

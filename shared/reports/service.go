@@ -33,6 +33,10 @@ const (
 	// reuseMargin: an export that expires sooner is not reused (its
 	// download could lapse under the user).
 	reuseMargin = time.Hour
+	// staleAfter: an export still queued or running after the state
+	// machine's own timeout will not finish (its execution died without
+	// reaching MarkFailed): it is not reused.
+	staleAfter = time.Hour
 )
 
 // Service implements the report use cases of the API.
@@ -266,7 +270,7 @@ func (s *Service) SessionReport(ctx context.Context, p domain.Principal, session
 			if err != nil && !domain.Is(err, domain.KindNotFound) {
 				return Export{}, "", err
 			}
-			if err == nil && old.Status != StatusFailed && old.ExpiresAt.Sub(s.now()) > reuseMargin {
+			if err == nil && reusable(old, s.now()) {
 				e = old
 				break
 			}
@@ -286,6 +290,18 @@ func (s *Service) SessionReport(ctx context.Context, p domain.Principal, session
 	}
 	u, err := s.presign(ctx, e)
 	return e, u, err
+}
+
+// reusable reports whether a session report request may be answered with
+// an existing export of the same fingerprint.
+func reusable(e Export, now time.Time) bool {
+	switch {
+	case e.Status == StatusFailed, e.ExpiresAt.Sub(now) <= reuseMargin:
+		return false
+	case !e.Finished() && now.Sub(e.CreatedAt) > staleAfter:
+		return false
+	}
+	return true
 }
 
 // await polls an export until it finished or the wait is over.

@@ -471,9 +471,10 @@ func (w *Worker) render(ctx context.Context, t Task) (Result, error) {
 		return Result{}, err
 	}
 	defer body.Close()
-	d, err := ReadData(body)
+	src := &sourceReader{r: body}
+	d, err := ReadData(src)
 	if err != nil {
-		return Result{}, readErr(err)
+		return Result{}, src.classify(err)
 	}
 	out, err := w.tempFile("report-artifact-*")
 	if err != nil {
@@ -481,7 +482,7 @@ func (w *Worker) render(ctx context.Context, t Task) (Result, error) {
 	}
 	defer dropFile(out)
 	if err := r.Render(out, d); err != nil {
-		return Result{}, readErr(err)
+		return Result{}, src.classify(err)
 	}
 	size, err := w.put(ctx, out, WorkArtifactKey(e.ID), objects.Meta{ContentType: ContentType(e.Format)})
 	if err != nil {
@@ -490,14 +491,33 @@ func (w *Worker) render(ctx context.Context, t Task) (Result, error) {
 	return Result{Key: WorkArtifactKey(e.ID), Size: size}, nil
 }
 
-// readErr classifies an error met while reading the intermediate file
-// from storage: a broken connection is transient, malformed data is not.
-func readErr(err error) error {
+// sourceReader remembers the error of reading an object's body, so that a
+// failure while streaming it can be told from a failure of what consumed it.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
+}
+
+// classify names what failed: reading from storage is transient, the data
+// being malformed is not, and anything else (a renderer, the local disk) is
+// internal.
+func (s *sourceReader) classify(err error) error {
 	var de *domain.Error
-	if errors.Is(err, ErrBadData) || errors.As(err, &de) {
+	switch {
+	case s.err != nil:
+		return domain.Wrap(domain.KindUnavailable, err, "storage unavailable while reading report data")
+	case errors.Is(err, ErrBadData) || errors.As(err, &de):
 		return err
 	}
-	return domain.Wrap(domain.KindUnavailable, err, "storage unavailable while reading report data")
+	return domain.Wrap(domain.KindInternal, err, "rendering failed")
 }
 
 // store copies the rendered artifact to its final key, hashing it on the
@@ -519,9 +539,10 @@ func (w *Worker) store(ctx context.Context, t Task) (Result, error) {
 	}
 	defer dropFile(tmp)
 	h := sha256.New()
-	size, err := io.Copy(io.MultiWriter(tmp, h), body)
+	src := &sourceReader{r: body}
+	size, err := io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
-		return Result{}, readErr(err)
+		return Result{}, src.classify(err)
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return Result{}, domain.Wrap(domain.KindInternal, err, "temporary file")

@@ -308,6 +308,17 @@ func TestScanLifecycleEndToEnd(t *testing.T) {
 		t.Errorf("reopened finding: status %q observations %d, want open and 2", again.Status, again.Observations)
 	}
 
+	var listed struct {
+		Total int `json:"total"`
+		Items []scanView
+	}
+	if code := f.do("GET", "/api/v1/scans?status=completed", nil, &listed); code != 200 || listed.Total != 3 || len(listed.Items) != 3 {
+		t.Errorf("completed scans: %d total %d items %d, want 3", code, listed.Total, len(listed.Items))
+	}
+	if code := f.do("GET", "/api/v1/scans?status=running", nil, &listed); code != 200 || listed.Total != 0 {
+		t.Errorf("running scans: %d total %d, want 0", code, listed.Total)
+	}
+
 	// Deleting the second scan removes the cookie finding only it saw.
 	cookie := f.scanFindings(second.ID)["http.cookie.secure.missing"]
 	if code := f.do("DELETE", "/api/v1/scans/"+second.ID, nil, nil); code != http.StatusNoContent {

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	awsevents "github.com/aws/aws-lambda-go/events"
+
+	"rampart/events"
+	"rampart/shared/assets"
+	"rampart/shared/clients"
+	"rampart/shared/domain"
+	"rampart/shared/httpapi"
+	"rampart/shared/platform"
+	"rampart/shared/sessions"
+	"rampart/shared/testenv"
+)
+
+// TestLambdaEvents serves every sample event of the sessions function
+// through the Lambda adapter, against DynamoDB Local, as the admin of one
+// organization; another organization's session is out of reach.
+func TestLambdaEvents(t *testing.T) {
+	p := testenv.Platform(t)
+	srv, err := newServer(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, user, org := register(t, p, "owner@example.com", "Stadtwerke Nord")
+	_, otherUser, otherOrg := register(t, p, "someone@elsewhere.example", "Elsewhere")
+	client, asset, session := seed(t, p, domain.Principal{OrgID: org, UserID: user, Role: domain.RoleAdmin}, "185.199.110.153")
+	_, _, foreign := seed(t, p, domain.Principal{OrgID: otherOrg, UserID: otherUser, Role: domain.RoleAdmin}, "185.199.111.153")
+	cases := map[string]lambdaCase{
+		"sessions/create": {status: 201, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			scope, _ := json.Marshal(body["asset_ids"])
+			reviewers, _ := json.Marshal(body["reviewer_ids"])
+			if body["name"] != "NIS2 baseline assessment Q3" || body["client_id"] != client || body["status"] != "planned" ||
+				body["start_date"] != "2026-09-01" || body["end_date"] != "2026-09-30" ||
+				string(scope) != `["`+asset+`"]` || string(reviewers) != `["`+user+`"]` {
+				t.Fatalf("session %s", r.Body)
+			}
+			if header(r, "ETag") == "" {
+				t.Error("no ETag")
+			}
+		}},
+		"sessions/create-end-before-start": {status: 422, check: fieldError("body.end_date")},
+		"sessions/get": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			if body["id"] != session || body["client_id"] != client || header(r, "ETag") == "" {
+				t.Fatalf("session %s", r.Body)
+			}
+		}},
+		"sessions/get-foreign": {status: 404},
+		"sessions/list": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			items, _ := body["items"].([]any)
+			var ids []any
+			for _, it := range items {
+				s := it.(map[string]any)
+				if s["status"] != "planned" {
+					t.Errorf("session of another status listed: %v", s)
+				}
+				ids = append(ids, s["id"])
+			}
+			if !slices.Contains(ids, any(session)) || body["total"] != float64(len(items)) || body["per_page"] != 10.0 {
+				t.Fatalf("page %s, want %s in it", r.Body, session)
+			}
+		}},
+	}
+	serveEvents(t, "sessions", srv, map[string]string{"token": token, "user_id": user, "client_id": client,
+		"asset_id": asset, "session_id": session, "foreign_session_id": foreign}, cases)
+}
+
+// seed creates a client, an asset of it (an IP literal: no DNS lookup) and
+// a planned session over that asset in the principal's organization.
+func seed(t *testing.T, p *platform.Platform, admin domain.Principal, ip string) (client, asset, session string) {
+	t.Helper()
+	c, err := p.ClientRoutes().Service.Create(t.Context(), admin, clients.Input{Name: ptr("Stadtwerke Nord GmbH")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.AssetService().Create(t.Context(), admin, assets.Input{Type: ptr("ip"), Target: &ip, ClientID: &c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.SessionRoutes().Service.Create(t.Context(), admin, sessions.Input{Name: ptr("Annual review"), ClientID: &c.ID,
+		AssetIDs: &[]string{a.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.ID, a.ID, s.ID
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// lambdaCase is how the function must answer one sample event.
+type lambdaCase struct {
+	status int
+	check  func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any)
+}
+
+// serveEvents feeds every sample event of the function, its placeholders
+// filled from vars, through the adapter Lambda uses, in file name order. An
+// event file without a case, or a case without an event file, fails the test.
+// Every answer carries the security headers; every error answer is the
+// envelope {"detail": ...}.
+func serveEvents(t *testing.T, function string, srv http.Handler, vars map[string]string, cases map[string]lambdaCase) {
+	t.Helper()
+	names := events.HTTPNames(t, function)
+	for name := range cases {
+		if !slices.Contains(names, name) {
+			t.Errorf("case %s has no event file events/http/%s.json", name, name)
+		}
+	}
+	handle := httpapi.LambdaHandler(srv)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			c, ok := cases[name]
+			if !ok {
+				t.Fatalf("events/http/%s.json has no case in this test", name)
+			}
+			res, err := handle(t.Context(), events.HTTPWith(t, name, vars))
+			if err != nil {
+				t.Fatalf("adapter: %v", err)
+			}
+			if res.StatusCode != c.status {
+				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, res.Body)
+			}
+			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
+				if got := header(res, k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			var body map[string]any
+			if res.StatusCode != http.StatusNoContent {
+				if ct := header(res, "Content-Type"); !strings.HasPrefix(ct, "application/json") || res.IsBase64Encoded {
+					t.Fatalf("Content-Type %q (base64 %v), want JSON", ct, res.IsBase64Encoded)
+				}
+				var v any
+				if err := json.Unmarshal([]byte(res.Body), &v); err != nil {
+					t.Fatalf("body is not JSON: %v: %q", err, res.Body)
+				}
+				body, _ = v.(map[string]any)
+			}
+			if res.StatusCode >= 400 {
+				if d, _ := body["detail"].(string); d == "" {
+					t.Fatalf("error answer without the envelope: %s", res.Body)
+				}
+			}
+			if c.check != nil {
+				c.check(t, res, body)
+			}
+		})
+	}
+}
+
+// header finds a response header whatever its case.
+func header(r awsevents.APIGatewayV2HTTPResponse, name string) string {
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// fieldError checks that a 4xx envelope names the field at fault.
+func fieldError(location string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
+	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		t.Helper()
+		errs, _ := body["errors"].([]any)
+		for _, e := range errs {
+			if m, _ := e.(map[string]any); m["location"] == location {
+				return
+			}
+		}
+		t.Errorf("errors do not name %s: %s", location, r.Body)
+	}
+}
+
+// detailHas checks that the envelope's detail mentions a text.
+func detailHas(text string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
+	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		t.Helper()
+		if d, _ := body["detail"].(string); !strings.Contains(strings.ToLower(d), strings.ToLower(text)) {
+			t.Errorf("detail does not mention %q: %s", text, r.Body)
+		}
+	}
+}
+
+// unauthenticated checks the challenge of an answer without a token.
+func unauthenticated(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
+	t.Helper()
+	if got := header(r, "WWW-Authenticate"); got != `Bearer realm="rampart"` {
+		t.Errorf("WWW-Authenticate = %q", got)
+	}
+}
+
+const password = "correct horse battery staple"
+
+// register signs up a user with an organization of their own (seeded with
+// the built-in taxonomy and templates) and returns an access token, the
+// user's id and the organization's id.
+func register(t *testing.T, p *platform.Platform, email, orgName string) (token, userID, orgID string) {
+	t.Helper()
+	id, err := p.Identity(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := id.Register(t.Context(), email, password, "Owner of "+orgName, orgName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := p.Store().GetUser(t.Context(), sess.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess.AccessToken, sess.UserID, u.DefaultOrgID
+}
