@@ -92,6 +92,7 @@ type options struct {
 	timeout   time.Duration
 	skipHTTP  bool
 	buildOnly bool
+	overlay   string
 }
 
 func main() {
@@ -101,6 +102,7 @@ func main() {
 	flag.BoolVar(&o.lambda, "lambda", true, "also measure init under a fake Lambda Runtime API")
 	flag.BoolVar(&o.skipHTTP, "no-http", false, "skip the HTTP-server mode")
 	flag.BoolVar(&o.buildOnly, "sizes-only", false, "build and report sizes only (no emulators needed)")
+	flag.StringVar(&o.overlay, "overlay", "", "go build -overlay file (what-if builds: replaced sources, the repository untouched)")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Second, "give up on one start after this long")
 	flag.BoolVar(&o.jsonOut, "json", false, "print the report as JSON")
 	flag.Parse()
@@ -122,6 +124,8 @@ type function struct {
 	Name string `json:"name"`
 	// HTTP functions serve routes; the others take events (lambda.Start).
 	HTTP bool `json:"http"`
+	// Baseline is bench/coldstart/baseline, the yardstick: no Rampart code.
+	Baseline bool `json:"baseline,omitempty"`
 
 	HostBinary  int64  `json:"host_bootstrap_bytes"`
 	ARMBinary   int64  `json:"arm64_bootstrap_bytes"`
@@ -136,7 +140,13 @@ type function struct {
 	LambdaInit  *sample  `json:"lambda_init,omitempty"`
 	LambdaFirst *sample  `json:"lambda_first_invoke,omitempty"`
 	Notes       []string `json:"notes,omitempty"`
+	// PackageInitMs is the sum of the package initializers' clock time
+	// (GODEBUG=inittrace=1, from an untimed warm-up start); SlowestInits
+	// names the three slowest.
+	PackageInitMs float64  `json:"package_init_ms,omitempty"`
+	SlowestInits  []string `json:"slowest_inits,omitempty"`
 
+	pkg string
 	bin string
 }
 
@@ -186,20 +196,28 @@ func discover(only string) ([]*function, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &function{Name: name, HTTP: !bytes.Contains(src, []byte("lambda.Start("))})
+		out = append(out, &function{Name: name, pkg: "./functions/" + name, HTTP: !bytes.Contains(src, []byte("lambda.Start("))})
 	}
 	for n := range want {
-		return nil, fmt.Errorf("no functions/%s/main.go", n)
+		if n != "baseline" {
+			return nil, fmt.Errorf("no functions/%s/main.go", n)
+		}
+	}
+	if len(want) == 0 || want["baseline"] {
+		out = append(out, &function{Name: "baseline", pkg: "./bench/coldstart/baseline", HTTP: true, Baseline: true})
 	}
 	return out, nil
 }
 
 // build builds every function for goarch into dir/<name> with the flags of
 // scripts/build.sh, in one go command (it builds packages in parallel).
-func build(fns []*function, goarch, dir string) error {
+func build(fns []*function, goarch, dir, overlay string) error {
 	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + "/"}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
 	for _, f := range fns {
-		args = append(args, "./functions/"+f.Name)
+		args = append(args, f.pkg)
 	}
 	cmd := exec.Command("go", args...)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
@@ -292,11 +310,11 @@ func run(o options) int {
 
 	progress("building %d functions for linux/arm64 and linux/%s", len(fns), runtime.GOARCH)
 	armDir, hostDir := filepath.Join(dir, "arm64"), filepath.Join(dir, "host")
-	if err := build(fns, "arm64", armDir); err != nil {
+	if err := build(fns, "arm64", armDir, o.overlay); err != nil {
 		progress("%v", err)
 		return 1
 	}
-	if err := build(fns, runtime.GOARCH, hostDir); err != nil {
+	if err := build(fns, runtime.GOARCH, hostDir, o.overlay); err != nil {
 		progress("%v", err)
 		return 1
 	}
@@ -409,6 +427,17 @@ func measure(ctx context.Context, o options, fns []*function, rep *report) error
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return err
 	}
+	// An untimed start of each first: the binary into the page cache, and
+	// the package initializers' times (GODEBUG=inittrace=1).
+	if o.lambda {
+		progress("warm-up start of each function, with GODEBUG=inittrace=1")
+		for _, f := range fns {
+			logf := filepath.Join(logDir, f.Name+"-inittrace.log")
+			if err := lambdaRun(ctx, o, f, fx, rt, logf, true); err != nil {
+				f.note("warm-up: " + err.Error())
+			}
+		}
+	}
 	// Runs interleave functions, so that a burst of load on the machine
 	// spreads over all of them instead of spoiling one.
 	for i := range o.runs {
@@ -425,7 +454,7 @@ func measure(ctx context.Context, o options, fns []*function, rep *report) error
 				}
 			}
 			if o.lambda {
-				if err := lambdaRun(ctx, o, f, fx, rt, logf+".lambda"); err != nil {
+				if err := lambdaRun(ctx, o, f, fx, rt, logf+".lambda", false); err != nil {
 					f.note(fmt.Sprintf("Lambda run %d: %v", i+1, err))
 					rep.OK = false
 				}
@@ -445,6 +474,9 @@ func routeFor(f *function, fx *fixture) (probe, authed string, known bool) {
 	r, known := routeOf[f.Name]
 	if !known {
 		r = "/api/v1/" + f.Name
+	}
+	if f.Baseline {
+		r, known = "/api/v1/health/live", false
 	}
 	r = strings.NewReplacer("{finding}", fx.finding, "{session}", fx.session).Replace(r)
 	probe = r
@@ -521,7 +553,9 @@ func tail(path string, n int) string {
 // httpRun starts f as an HTTP server once and records its first answers.
 func httpRun(ctx context.Context, o options, f *function, fx *fixture, logFile string) error {
 	probe, authed, known := routeFor(f, fx)
-	f.Route = authed
+	if !f.Baseline {
+		f.Route = authed
+	}
 	port, err := benchenv.FreePort()
 	if err != nil {
 		return err
@@ -564,6 +598,9 @@ func httpRun(ctx context.Context, o options, f *function, fx *fixture, logFile s
 	}
 	f.FirstAnswer.add(ms(first))
 	f.FirstAnswer.Status = strconv.Itoa(status)
+	if f.Baseline {
+		return nil
+	}
 
 	status, body, err := api.WithToken(fx.token).Do(ctx, http.MethodGet, authed, nil)
 	full := time.Since(t0)
@@ -640,7 +677,10 @@ func lambdaEvent(f *function, fx *fixture) (event []byte, failure string, err er
 
 // lambdaRun starts f as Lambda would, against rt, and records its init and
 // its first invoke.
-func lambdaRun(ctx context.Context, o options, f *function, fx *fixture, rt *fakeRuntime, logFile string) error {
+//
+// With trace it runs under GODEBUG=inittrace=1, records the package
+// initializers' times instead, and the start-up is not counted.
+func lambdaRun(ctx context.Context, o options, f *function, fx *fixture, rt *fakeRuntime, logFile string, trace bool) error {
 	event, failure, err := lambdaEvent(f, fx)
 	if err != nil {
 		return err
@@ -662,12 +702,16 @@ func lambdaRun(ctx context.Context, o options, f *function, fx *fixture, rt *fak
 		"RAMPART_REPORT_STATE_MACHINE=arn:aws:states:us-east-1:123456789012:stateMachine:bench",
 		"RAMPART_S3_PATH_STYLE=true",
 	)
+	if trace {
+		env = append(env, "GODEBUG=inittrace=1")
+	}
 	t0 := time.Now()
 	cmd, exited, err := start(f.bin, env, logFile)
 	if err != nil {
 		return err
 	}
-	defer stopProc(cmd, exited, syscall.SIGKILL) // Lambda ends sandboxes with SIGKILL
+	stop := sync.OnceFunc(func() { stopProc(cmd, exited, syscall.SIGKILL) }) // Lambda ends sandboxes with SIGKILL
+	defer stop()
 	timer := time.NewTimer(o.timeout)
 	defer timer.Stop()
 	var initAt, doneAt time.Time
@@ -687,6 +731,11 @@ func lambdaRun(ctx context.Context, o options, f *function, fx *fixture, rt *fak
 			return ctx.Err()
 		}
 	}
+	if trace {
+		stop()
+		f.PackageInitMs, f.SlowestInits = parseInitTrace(logFile)
+		return nil
+	}
 	if f.LambdaInit == nil {
 		f.LambdaInit, f.LambdaFirst = &sample{}, &sample{}
 	}
@@ -700,6 +749,37 @@ func lambdaRun(ctx context.Context, o options, f *function, fx *fixture, rt *fak
 		f.note("first invoke is a function error by design: " + failure)
 	}
 	return nil
+}
+
+// parseInitTrace sums the "init <pkg> @t ms, N ms clock, ..." lines of
+// GODEBUG=inittrace=1 and names the three slowest packages.
+func parseInitTrace(logFile string) (float64, []string) {
+	b, err := os.ReadFile(logFile)
+	if err != nil {
+		return 0, nil
+	}
+	type pi struct {
+		pkg   string
+		ms    float64
+		bytes int64
+	}
+	var all []pi
+	var total float64
+	for _, line := range strings.Split(string(b), "\n") {
+		var p pi
+		var at float64
+		var allocs int64
+		if n, _ := fmt.Sscanf(line, "init %s @%f ms, %f ms clock, %d bytes, %d allocs", &p.pkg, &at, &p.ms, &p.bytes, &allocs); n == 5 {
+			total += p.ms
+			all = append(all, p)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ms > all[j].ms })
+	var top []string
+	for _, p := range all[:min(3, len(all))] {
+		top = append(top, fmt.Sprintf("%s %.1f ms (%.1f MiB)", p.pkg, p.ms, float64(p.bytes)/(1<<20)))
+	}
+	return total, top
 }
 
 type invokeResult struct {
@@ -829,15 +909,31 @@ func cell(s *sample, unit string) string {
 
 func (r *report) print(o options) {
 	fns := slices.Clone(r.Functions)
-	sort.SliceStable(fns, func(i, j int) bool { return fns[i].HTTP && !fns[j].HTTP })
+	rank := func(f *function) int {
+		switch {
+		case f.Baseline:
+			return 2
+		case f.HTTP:
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(fns, func(i, j int) bool { return rank(fns[i]) < rank(fns[j]) })
 	fmt.Printf("Rampart functions: sizes (linux/arm64 as deployed, host %s) and start-up, median (min-max) ms of %d fresh processes\n",
 		r.HostArch, r.Runs)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "function\tkind\tarm64 zip\tarm64 bootstrap\thost bootstrap\tHTTP first answer\tHTTP first 2xx\tpeak RSS\tLambda init\tLambda first invoke\t")
+	fmt.Fprintln(w, "function\tkind\tarm64 zip\tarm64 bootstrap\thost bootstrap\tpkg init ms\tHTTP first answer\tHTTP first 2xx\tpeak RSS\tLambda init\tLambda first invoke\t")
 	for _, f := range fns {
 		kind := "http"
-		if !f.HTTP {
+		switch {
+		case f.Baseline:
+			kind = "yardstick"
+		case !f.HTTP:
 			kind = "event"
+		}
+		pkgInit := "-"
+		if f.PackageInitMs > 0 {
+			pkgInit = fmt.Sprintf("%.1f", f.PackageInitMs)
 		}
 		inv := cell(f.LambdaFirst, "ms")
 		if f.LambdaFirst != nil && f.LambdaFirst.Status != "" {
@@ -847,8 +943,8 @@ func (r *report) print(o options) {
 		if f.FirstAnswer != nil {
 			ans += " [" + f.FirstAnswer.Status + "]"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, kind, mib(f.ARMZip), mib(f.ARMBinary),
-			mib(f.HostBinary), ans, cell(f.First2xx, "ms"), cell(f.RSSKiB, "MiB"), cell(f.LambdaInit, "ms"), inv)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, kind, mib(f.ARMZip), mib(f.ARMBinary),
+			mib(f.HostBinary), pkgInit, ans, cell(f.First2xx, "ms"), cell(f.RSSKiB, "MiB"), cell(f.LambdaInit, "ms"), inv)
 	}
 	_ = w.Flush()
 	for _, f := range fns {
@@ -857,9 +953,16 @@ func (r *report) print(o options) {
 		}
 	}
 	for _, f := range fns {
+		if len(f.SlowestInits) > 0 {
+			fmt.Printf("  %s: slowest package inits: %s\n", f.Name, strings.Join(f.SlowestInits, ", "))
+		}
+	}
+	for _, f := range fns {
 		for _, n := range f.Notes {
 			fmt.Printf("  note: %s: %s\n", f.Name, n)
 		}
+	}
+	for _, f := range fns {
 		if f.MakeZip != 0 {
 			fmt.Printf("  build/lambda/%s.zip (make build, %s): %d bytes; this build: %d bytes\n", f.Name, f.MakeZipTime, f.MakeZip, f.ARMZip)
 		}

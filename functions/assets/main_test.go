@@ -2,19 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
-	"rampart/events"
+	"rampart/events/lambdatest"
 	"rampart/shared/assets"
 	"rampart/shared/clients"
 	"rampart/shared/domain"
-	"rampart/shared/httpapi"
-	"rampart/shared/platform"
 	"rampart/shared/testenv"
 )
 
@@ -30,42 +27,42 @@ func TestLambdaEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, user, org := register(t, p, "owner@example.com", "Stadtwerke Nord")
-	_, otherUser, otherOrg := register(t, p, "someone@elsewhere.example", "Elsewhere")
+	token, user, org := lambdatest.Register(t, p, "owner@example.com", "Stadtwerke Nord")
+	_, otherUser, otherOrg := lambdatest.Register(t, p, "someone@elsewhere.example", "Elsewhere")
 	admin := domain.Principal{OrgID: org, UserID: user, Role: domain.RoleAdmin}
-	client, err := p.ClientRoutes().Service.Create(t.Context(), admin, clients.Input{Name: ptr("Stadtwerke Nord GmbH")})
+	client, err := p.ClientRoutes().Service.Create(t.Context(), admin, clients.Input{Name: lambdatest.Ptr("Stadtwerke Nord GmbH")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	svc := p.AssetService()
-	asset, err := svc.Create(t.Context(), admin, assets.Input{Type: ptr("ip"), Target: ptr("185.199.110.153"), ClientID: &client.ID})
+	asset, err := svc.Create(t.Context(), admin, assets.Input{Type: lambdatest.Ptr("ip"), Target: lambdatest.Ptr("185.199.110.153"), ClientID: &client.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	foreign, err := svc.Create(t.Context(), domain.Principal{OrgID: otherOrg, UserID: otherUser, Role: domain.RoleAdmin},
-		assets.Input{Type: ptr("ip"), Target: ptr("185.199.111.153")})
+		assets.Input{Type: lambdatest.Ptr("ip"), Target: lambdatest.Ptr("185.199.111.153")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := map[string]lambdaCase{
-		"assets/create": {status: 201, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+	cases := map[string]lambdatest.Case{
+		"assets/create": {Status: 201, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			tags, _ := json.Marshal(body["tags"])
 			if body["type"] != "ip" || body["target"] != "185.199.108.153" || body["client_id"] != client.ID ||
 				body["name"] != "Customer portal edge" || string(tags) != `["prod","edge"]` {
 				t.Fatalf("asset %s", r.Body)
 			}
-			if header(r, "ETag") == "" {
+			if lambdatest.Header(r, "ETag") == "" {
 				t.Error("no ETag")
 			}
 		}},
-		"assets/create-metadata-address": {status: 422, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-			fieldError("body.target")(t, r, body)
+		"assets/create-metadata-address": {Status: 422, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			lambdatest.FieldError("body.target")(t, r, body)
 			if !strings.Contains(r.Body, "169.254.169.254") {
 				t.Errorf("the refusal does not name the address: %s", r.Body)
 			}
 		}},
-		"assets/get-foreign": {status: 404},
-		"assets/import": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"assets/get-foreign": {Status: 404},
+		"assets/import": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			if body["created"] != 2.0 || body["skipped"] != 0.0 || len(body["errors"].([]any)) != 0 {
 				t.Fatalf("import %s", r.Body)
 			}
@@ -74,7 +71,7 @@ func TestLambdaEvents(t *testing.T) {
 				t.Errorf("imported web application: %+v (%v)", page.Items, err)
 			}
 		}},
-		"assets/list": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"assets/list": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			items, _ := body["items"].([]any)
 			var ids []any
 			for _, it := range items {
@@ -89,132 +86,5 @@ func TestLambdaEvents(t *testing.T) {
 			}
 		}},
 	}
-	serveEvents(t, "assets", srv, map[string]string{"token": token, "client_id": client.ID, "foreign_asset_id": foreign.ID}, cases)
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// lambdaCase is how the function must answer one sample event.
-type lambdaCase struct {
-	status int
-	check  func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any)
-}
-
-// serveEvents feeds every sample event of the function, its placeholders
-// filled from vars, through the adapter Lambda uses, in file name order. An
-// event file without a case, or a case without an event file, fails the test.
-// Every answer carries the security headers; every error answer is the
-// envelope {"detail": ...}.
-func serveEvents(t *testing.T, function string, srv http.Handler, vars map[string]string, cases map[string]lambdaCase) {
-	t.Helper()
-	names := events.HTTPNames(t, function)
-	for name := range cases {
-		if !slices.Contains(names, name) {
-			t.Errorf("case %s has no event file events/http/%s.json", name, name)
-		}
-	}
-	handle := httpapi.LambdaHandler(srv)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			c, ok := cases[name]
-			if !ok {
-				t.Fatalf("events/http/%s.json has no case in this test", name)
-			}
-			res, err := handle(t.Context(), events.HTTPWith(t, name, vars))
-			if err != nil {
-				t.Fatalf("adapter: %v", err)
-			}
-			if res.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, res.Body)
-			}
-			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
-				if got := header(res, k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-			var body map[string]any
-			if res.StatusCode != http.StatusNoContent {
-				if ct := header(res, "Content-Type"); !strings.HasPrefix(ct, "application/json") || res.IsBase64Encoded {
-					t.Fatalf("Content-Type %q (base64 %v), want JSON", ct, res.IsBase64Encoded)
-				}
-				var v any
-				if err := json.Unmarshal([]byte(res.Body), &v); err != nil {
-					t.Fatalf("body is not JSON: %v: %q", err, res.Body)
-				}
-				body, _ = v.(map[string]any)
-			}
-			if res.StatusCode >= 400 {
-				if d, _ := body["detail"].(string); d == "" {
-					t.Fatalf("error answer without the envelope: %s", res.Body)
-				}
-			}
-			if c.check != nil {
-				c.check(t, res, body)
-			}
-		})
-	}
-}
-
-// header finds a response header whatever its case.
-func header(r awsevents.APIGatewayV2HTTPResponse, name string) string {
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// fieldError checks that a 4xx envelope names the field at fault.
-func fieldError(location string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		errs, _ := body["errors"].([]any)
-		for _, e := range errs {
-			if m, _ := e.(map[string]any); m["location"] == location {
-				return
-			}
-		}
-		t.Errorf("errors do not name %s: %s", location, r.Body)
-	}
-}
-
-// detailHas checks that the envelope's detail mentions a text.
-func detailHas(text string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		if d, _ := body["detail"].(string); !strings.Contains(strings.ToLower(d), strings.ToLower(text)) {
-			t.Errorf("detail does not mention %q: %s", text, r.Body)
-		}
-	}
-}
-
-// unauthenticated checks the challenge of an answer without a token.
-func unauthenticated(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
-	t.Helper()
-	if got := header(r, "WWW-Authenticate"); got != `Bearer realm="rampart"` {
-		t.Errorf("WWW-Authenticate = %q", got)
-	}
-}
-
-const password = "correct horse battery staple"
-
-// register signs up a user with an organization of their own (seeded with
-// the built-in taxonomy and templates) and returns an access token, the
-// user's id and the organization's id.
-func register(t *testing.T, p *platform.Platform, email, orgName string) (token, userID, orgID string) {
-	t.Helper()
-	id, err := p.Identity(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := id.Register(t.Context(), email, password, "Owner of "+orgName, orgName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := p.Store().GetUser(t.Context(), sess.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sess.AccessToken, sess.UserID, u.DefaultOrgID
+	lambdatest.Serve(t, "assets", srv, map[string]string{"token": token, "client_id": client.ID, "foreign_asset_id": foreign.ID}, cases)
 }

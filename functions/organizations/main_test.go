@@ -1,17 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"net/http"
-	"slices"
-	"strings"
 	"testing"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
-	"rampart/events"
-	"rampart/shared/httpapi"
-	"rampart/shared/platform"
+	"rampart/events/lambdatest"
 	"rampart/shared/testenv"
 )
 
@@ -24,18 +18,18 @@ func TestLambdaEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, org := register(t, p, "owner@example.com", "Stadtwerke Nord")
-	_, _, foreignOrg := register(t, p, "someone@elsewhere.example", "Elsewhere")
-	cases := map[string]lambdaCase{
-		"organizations/get-foreign": {status: 404},
-		"organizations/invite": {status: 201, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+	token, _, org := lambdatest.Register(t, p, "owner@example.com", "Stadtwerke Nord")
+	_, _, foreignOrg := lambdatest.Register(t, p, "someone@elsewhere.example", "Elsewhere")
+	cases := map[string]lambdatest.Case{
+		"organizations/get-foreign": {Status: 404},
+		"organizations/invite": {Status: 201, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			inv, _ := body["invitation"].(map[string]any)
 			if body["status"] != "invited" || inv["email"] != "new.member@example.com" || inv["role"] != "viewer" || inv["token"] == "" {
 				t.Fatalf("invitation %s", r.Body)
 			}
 		}},
-		"organizations/invite-malformed": {status: 400},
-		"organizations/list": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"organizations/invite-malformed": {Status: 400},
+		"organizations/list": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			items, _ := body["items"].([]any)
 			if body["total"] != 1.0 || len(items) != 1 {
 				t.Fatalf("page %s", r.Body)
@@ -44,7 +38,7 @@ func TestLambdaEvents(t *testing.T) {
 				t.Errorf("organization %v", o)
 			}
 		}},
-		"organizations/update-settings": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"organizations/update-settings": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			settings, _ := body["settings"].(map[string]any)
 			if body["id"] != org || body["name"] != "Stadtwerke Nord Security" || settings["allow_private_targets"] != true {
 				t.Fatalf("organization %s", r.Body)
@@ -54,130 +48,5 @@ func TestLambdaEvents(t *testing.T) {
 			}
 		}},
 	}
-	serveEvents(t, "organizations", srv, map[string]string{"token": token, "org_id": org, "foreign_org_id": foreignOrg}, cases)
-}
-
-// lambdaCase is how the function must answer one sample event.
-type lambdaCase struct {
-	status int
-	check  func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any)
-}
-
-// serveEvents feeds every sample event of the function, its placeholders
-// filled from vars, through the adapter Lambda uses, in file name order. An
-// event file without a case, or a case without an event file, fails the test.
-// Every answer carries the security headers; every error answer is the
-// envelope {"detail": ...}.
-func serveEvents(t *testing.T, function string, srv http.Handler, vars map[string]string, cases map[string]lambdaCase) {
-	t.Helper()
-	names := events.HTTPNames(t, function)
-	for name := range cases {
-		if !slices.Contains(names, name) {
-			t.Errorf("case %s has no event file events/http/%s.json", name, name)
-		}
-	}
-	handle := httpapi.LambdaHandler(srv)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			c, ok := cases[name]
-			if !ok {
-				t.Fatalf("events/http/%s.json has no case in this test", name)
-			}
-			res, err := handle(t.Context(), events.HTTPWith(t, name, vars))
-			if err != nil {
-				t.Fatalf("adapter: %v", err)
-			}
-			if res.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, res.Body)
-			}
-			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
-				if got := header(res, k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-			var body map[string]any
-			if res.StatusCode != http.StatusNoContent {
-				if ct := header(res, "Content-Type"); !strings.HasPrefix(ct, "application/json") || res.IsBase64Encoded {
-					t.Fatalf("Content-Type %q (base64 %v), want JSON", ct, res.IsBase64Encoded)
-				}
-				var v any
-				if err := json.Unmarshal([]byte(res.Body), &v); err != nil {
-					t.Fatalf("body is not JSON: %v: %q", err, res.Body)
-				}
-				body, _ = v.(map[string]any)
-			}
-			if res.StatusCode >= 400 {
-				if d, _ := body["detail"].(string); d == "" {
-					t.Fatalf("error answer without the envelope: %s", res.Body)
-				}
-			}
-			if c.check != nil {
-				c.check(t, res, body)
-			}
-		})
-	}
-}
-
-// header finds a response header whatever its case.
-func header(r awsevents.APIGatewayV2HTTPResponse, name string) string {
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// fieldError checks that a 4xx envelope names the field at fault.
-func fieldError(location string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		errs, _ := body["errors"].([]any)
-		for _, e := range errs {
-			if m, _ := e.(map[string]any); m["location"] == location {
-				return
-			}
-		}
-		t.Errorf("errors do not name %s: %s", location, r.Body)
-	}
-}
-
-// detailHas checks that the envelope's detail mentions a text.
-func detailHas(text string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		if d, _ := body["detail"].(string); !strings.Contains(strings.ToLower(d), strings.ToLower(text)) {
-			t.Errorf("detail does not mention %q: %s", text, r.Body)
-		}
-	}
-}
-
-// unauthenticated checks the challenge of an answer without a token.
-func unauthenticated(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
-	t.Helper()
-	if got := header(r, "WWW-Authenticate"); got != `Bearer realm="rampart"` {
-		t.Errorf("WWW-Authenticate = %q", got)
-	}
-}
-
-const password = "correct horse battery staple"
-
-// register signs up a user with an organization of their own (seeded with
-// the built-in taxonomy and templates) and returns an access token, the
-// user's id and the organization's id.
-func register(t *testing.T, p *platform.Platform, email, orgName string) (token, userID, orgID string) {
-	t.Helper()
-	id, err := p.Identity(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := id.Register(t.Context(), email, password, "Owner of "+orgName, orgName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := p.Store().GetUser(t.Context(), sess.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sess.AccessToken, sess.UserID, u.DefaultOrgID
+	lambdatest.Serve(t, "organizations", srv, map[string]string{"token": token, "org_id": org, "foreign_org_id": foreignOrg}, cases)
 }

@@ -2,18 +2,15 @@ package main
 
 import (
 	"encoding/json"
-	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
-	"rampart/events"
+	"rampart/events/lambdatest"
 	"rampart/shared/assets"
 	"rampart/shared/clients"
 	"rampart/shared/domain"
-	"rampart/shared/httpapi"
 	"rampart/shared/platform"
 	"rampart/shared/sessions"
 	"rampart/shared/testenv"
@@ -28,12 +25,12 @@ func TestLambdaEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, user, org := register(t, p, "owner@example.com", "Stadtwerke Nord")
-	_, otherUser, otherOrg := register(t, p, "someone@elsewhere.example", "Elsewhere")
+	token, user, org := lambdatest.Register(t, p, "owner@example.com", "Stadtwerke Nord")
+	_, otherUser, otherOrg := lambdatest.Register(t, p, "someone@elsewhere.example", "Elsewhere")
 	client, asset, session := seed(t, p, domain.Principal{OrgID: org, UserID: user, Role: domain.RoleAdmin}, "185.199.110.153")
 	_, _, foreign := seed(t, p, domain.Principal{OrgID: otherOrg, UserID: otherUser, Role: domain.RoleAdmin}, "185.199.111.153")
-	cases := map[string]lambdaCase{
-		"sessions/create": {status: 201, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+	cases := map[string]lambdatest.Case{
+		"sessions/create": {Status: 201, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			scope, _ := json.Marshal(body["asset_ids"])
 			reviewers, _ := json.Marshal(body["reviewer_ids"])
 			if body["name"] != "NIS2 baseline assessment Q3" || body["client_id"] != client || body["status"] != "planned" ||
@@ -41,18 +38,18 @@ func TestLambdaEvents(t *testing.T) {
 				string(scope) != `["`+asset+`"]` || string(reviewers) != `["`+user+`"]` {
 				t.Fatalf("session %s", r.Body)
 			}
-			if header(r, "ETag") == "" {
+			if lambdatest.Header(r, "ETag") == "" {
 				t.Error("no ETag")
 			}
 		}},
-		"sessions/create-end-before-start": {status: 422, check: fieldError("body.end_date")},
-		"sessions/get": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-			if body["id"] != session || body["client_id"] != client || header(r, "ETag") == "" {
+		"sessions/create-end-before-start": {Status: 422, Check: lambdatest.FieldError("body.end_date")},
+		"sessions/get": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			if body["id"] != session || body["client_id"] != client || lambdatest.Header(r, "ETag") == "" {
 				t.Fatalf("session %s", r.Body)
 			}
 		}},
-		"sessions/get-foreign": {status: 404},
-		"sessions/list": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"sessions/get-foreign": {Status: 404},
+		"sessions/list": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			items, _ := body["items"].([]any)
 			var ids []any
 			for _, it := range items {
@@ -67,7 +64,7 @@ func TestLambdaEvents(t *testing.T) {
 			}
 		}},
 	}
-	serveEvents(t, "sessions", srv, map[string]string{"token": token, "user_id": user, "client_id": client,
+	lambdatest.Serve(t, "sessions", srv, map[string]string{"token": token, "user_id": user, "client_id": client,
 		"asset_id": asset, "session_id": session, "foreign_session_id": foreign}, cases)
 }
 
@@ -75,145 +72,18 @@ func TestLambdaEvents(t *testing.T) {
 // a planned session over that asset in the principal's organization.
 func seed(t *testing.T, p *platform.Platform, admin domain.Principal, ip string) (client, asset, session string) {
 	t.Helper()
-	c, err := p.ClientRoutes().Service.Create(t.Context(), admin, clients.Input{Name: ptr("Stadtwerke Nord GmbH")})
+	c, err := p.ClientRoutes().Service.Create(t.Context(), admin, clients.Input{Name: lambdatest.Ptr("Stadtwerke Nord GmbH")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := p.AssetService().Create(t.Context(), admin, assets.Input{Type: ptr("ip"), Target: &ip, ClientID: &c.ID})
+	a, err := p.AssetService().Create(t.Context(), admin, assets.Input{Type: lambdatest.Ptr("ip"), Target: &ip, ClientID: &c.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := p.SessionRoutes().Service.Create(t.Context(), admin, sessions.Input{Name: ptr("Annual review"), ClientID: &c.ID,
+	s, err := p.SessionRoutes().Service.Create(t.Context(), admin, sessions.Input{Name: lambdatest.Ptr("Annual review"), ClientID: &c.ID,
 		AssetIDs: &[]string{a.ID}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c.ID, a.ID, s.ID
-}
-
-func ptr[T any](v T) *T { return &v }
-
-// lambdaCase is how the function must answer one sample event.
-type lambdaCase struct {
-	status int
-	check  func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any)
-}
-
-// serveEvents feeds every sample event of the function, its placeholders
-// filled from vars, through the adapter Lambda uses, in file name order. An
-// event file without a case, or a case without an event file, fails the test.
-// Every answer carries the security headers; every error answer is the
-// envelope {"detail": ...}.
-func serveEvents(t *testing.T, function string, srv http.Handler, vars map[string]string, cases map[string]lambdaCase) {
-	t.Helper()
-	names := events.HTTPNames(t, function)
-	for name := range cases {
-		if !slices.Contains(names, name) {
-			t.Errorf("case %s has no event file events/http/%s.json", name, name)
-		}
-	}
-	handle := httpapi.LambdaHandler(srv)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			c, ok := cases[name]
-			if !ok {
-				t.Fatalf("events/http/%s.json has no case in this test", name)
-			}
-			res, err := handle(t.Context(), events.HTTPWith(t, name, vars))
-			if err != nil {
-				t.Fatalf("adapter: %v", err)
-			}
-			if res.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, res.Body)
-			}
-			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
-				if got := header(res, k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-			var body map[string]any
-			if res.StatusCode != http.StatusNoContent {
-				if ct := header(res, "Content-Type"); !strings.HasPrefix(ct, "application/json") || res.IsBase64Encoded {
-					t.Fatalf("Content-Type %q (base64 %v), want JSON", ct, res.IsBase64Encoded)
-				}
-				var v any
-				if err := json.Unmarshal([]byte(res.Body), &v); err != nil {
-					t.Fatalf("body is not JSON: %v: %q", err, res.Body)
-				}
-				body, _ = v.(map[string]any)
-			}
-			if res.StatusCode >= 400 {
-				if d, _ := body["detail"].(string); d == "" {
-					t.Fatalf("error answer without the envelope: %s", res.Body)
-				}
-			}
-			if c.check != nil {
-				c.check(t, res, body)
-			}
-		})
-	}
-}
-
-// header finds a response header whatever its case.
-func header(r awsevents.APIGatewayV2HTTPResponse, name string) string {
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// fieldError checks that a 4xx envelope names the field at fault.
-func fieldError(location string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		errs, _ := body["errors"].([]any)
-		for _, e := range errs {
-			if m, _ := e.(map[string]any); m["location"] == location {
-				return
-			}
-		}
-		t.Errorf("errors do not name %s: %s", location, r.Body)
-	}
-}
-
-// detailHas checks that the envelope's detail mentions a text.
-func detailHas(text string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		if d, _ := body["detail"].(string); !strings.Contains(strings.ToLower(d), strings.ToLower(text)) {
-			t.Errorf("detail does not mention %q: %s", text, r.Body)
-		}
-	}
-}
-
-// unauthenticated checks the challenge of an answer without a token.
-func unauthenticated(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
-	t.Helper()
-	if got := header(r, "WWW-Authenticate"); got != `Bearer realm="rampart"` {
-		t.Errorf("WWW-Authenticate = %q", got)
-	}
-}
-
-const password = "correct horse battery staple"
-
-// register signs up a user with an organization of their own (seeded with
-// the built-in taxonomy and templates) and returns an access token, the
-// user's id and the organization's id.
-func register(t *testing.T, p *platform.Platform, email, orgName string) (token, userID, orgID string) {
-	t.Helper()
-	id, err := p.Identity(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := id.Register(t.Context(), email, password, "Owner of "+orgName, orgName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := p.Store().GetUser(t.Context(), sess.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sess.AccessToken, sess.UserID, u.DefaultOrgID
 }

@@ -1,17 +1,11 @@
 package main
 
 import (
-	"encoding/json"
-	"net/http"
-	"slices"
-	"strings"
 	"testing"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 
-	"rampart/events"
-	"rampart/shared/httpapi"
-	"rampart/shared/platform"
+	"rampart/events/lambdatest"
 	"rampart/shared/testenv"
 )
 
@@ -24,7 +18,7 @@ func TestLambdaEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, org := register(t, p, "owner@example.com", "Stadtwerke Nord")
+	token, _, org := lambdatest.Register(t, p, "owner@example.com", "Stadtwerke Nord")
 	unchanged := func(t *testing.T, _ awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
 		t.Helper()
 		v, err := p.TaxonomyService().Current(t.Context(), org)
@@ -32,13 +26,13 @@ func TestLambdaEvents(t *testing.T) {
 			t.Errorf("current version %d (%v), want 1", v.Taxonomy.Version, err)
 		}
 	}
-	cases := map[string]lambdaCase{
-		"taxonomy/activate-unknown": {status: 422, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-			fieldError("body.version")(t, r, body)
+	cases := map[string]lambdatest.Case{
+		"taxonomy/activate-unknown": {Status: 422, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+			lambdatest.FieldError("body.version")(t, r, body)
 			unchanged(t, r, body)
 		}},
-		"taxonomy/create-version-malformed": {status: 400, check: unchanged},
-		"taxonomy/current": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"taxonomy/create-version-malformed": {Status: 400, Check: unchanged},
+		"taxonomy/current": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			domains, _ := body["domains"].(map[string]any)
 			risk, _ := domains["risk_level"].([]any)
 			if body["version"] != 1.0 || body["active"] != true || body["created_by"] != "system" || len(risk) != 5 {
@@ -53,138 +47,13 @@ func TestLambdaEvents(t *testing.T) {
 				}
 			}
 		}},
-		"taxonomy/versions": {status: 200, check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
+		"taxonomy/versions": {Status: 200, Check: func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
 			items, _ := body["items"].([]any)
 			if body["total"] != 1.0 || body["per_page"] != 5.0 || len(items) != 1 || items[0].(map[string]any)["version"] != 1.0 {
 				t.Fatalf("page %s", r.Body)
 			}
 		}},
-		"taxonomy/versions-no-token": {status: 401, check: unauthenticated},
+		"taxonomy/versions-no-token": {Status: 401, Check: lambdatest.Unauthenticated},
 	}
-	serveEvents(t, "taxonomy", srv, map[string]string{"token": token}, cases)
-}
-
-// lambdaCase is how the function must answer one sample event.
-type lambdaCase struct {
-	status int
-	check  func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any)
-}
-
-// serveEvents feeds every sample event of the function, its placeholders
-// filled from vars, through the adapter Lambda uses, in file name order. An
-// event file without a case, or a case without an event file, fails the test.
-// Every answer carries the security headers; every error answer is the
-// envelope {"detail": ...}.
-func serveEvents(t *testing.T, function string, srv http.Handler, vars map[string]string, cases map[string]lambdaCase) {
-	t.Helper()
-	names := events.HTTPNames(t, function)
-	for name := range cases {
-		if !slices.Contains(names, name) {
-			t.Errorf("case %s has no event file events/http/%s.json", name, name)
-		}
-	}
-	handle := httpapi.LambdaHandler(srv)
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			c, ok := cases[name]
-			if !ok {
-				t.Fatalf("events/http/%s.json has no case in this test", name)
-			}
-			res, err := handle(t.Context(), events.HTTPWith(t, name, vars))
-			if err != nil {
-				t.Fatalf("adapter: %v", err)
-			}
-			if res.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", res.StatusCode, c.status, res.Body)
-			}
-			for k, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"} {
-				if got := header(res, k); got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-			var body map[string]any
-			if res.StatusCode != http.StatusNoContent {
-				if ct := header(res, "Content-Type"); !strings.HasPrefix(ct, "application/json") || res.IsBase64Encoded {
-					t.Fatalf("Content-Type %q (base64 %v), want JSON", ct, res.IsBase64Encoded)
-				}
-				var v any
-				if err := json.Unmarshal([]byte(res.Body), &v); err != nil {
-					t.Fatalf("body is not JSON: %v: %q", err, res.Body)
-				}
-				body, _ = v.(map[string]any)
-			}
-			if res.StatusCode >= 400 {
-				if d, _ := body["detail"].(string); d == "" {
-					t.Fatalf("error answer without the envelope: %s", res.Body)
-				}
-			}
-			if c.check != nil {
-				c.check(t, res, body)
-			}
-		})
-	}
-}
-
-// header finds a response header whatever its case.
-func header(r awsevents.APIGatewayV2HTTPResponse, name string) string {
-	for k, v := range r.Headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
-
-// fieldError checks that a 4xx envelope names the field at fault.
-func fieldError(location string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		errs, _ := body["errors"].([]any)
-		for _, e := range errs {
-			if m, _ := e.(map[string]any); m["location"] == location {
-				return
-			}
-		}
-		t.Errorf("errors do not name %s: %s", location, r.Body)
-	}
-}
-
-// detailHas checks that the envelope's detail mentions a text.
-func detailHas(text string) func(*testing.T, awsevents.APIGatewayV2HTTPResponse, map[string]any) {
-	return func(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, body map[string]any) {
-		t.Helper()
-		if d, _ := body["detail"].(string); !strings.Contains(strings.ToLower(d), strings.ToLower(text)) {
-			t.Errorf("detail does not mention %q: %s", text, r.Body)
-		}
-	}
-}
-
-// unauthenticated checks the challenge of an answer without a token.
-func unauthenticated(t *testing.T, r awsevents.APIGatewayV2HTTPResponse, _ map[string]any) {
-	t.Helper()
-	if got := header(r, "WWW-Authenticate"); got != `Bearer realm="rampart"` {
-		t.Errorf("WWW-Authenticate = %q", got)
-	}
-}
-
-const password = "correct horse battery staple"
-
-// register signs up a user with an organization of their own (seeded with
-// the built-in taxonomy and templates) and returns an access token, the
-// user's id and the organization's id.
-func register(t *testing.T, p *platform.Platform, email, orgName string) (token, userID, orgID string) {
-	t.Helper()
-	id, err := p.Identity(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := id.Register(t.Context(), email, password, "Owner of "+orgName, orgName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := p.Store().GetUser(t.Context(), sess.UserID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sess.AccessToken, sess.UserID, u.DefaultOrgID
+	lambdatest.Serve(t, "taxonomy", srv, map[string]string{"token": token}, cases)
 }

@@ -279,9 +279,18 @@ func (s *Store) CreateFinding(ctx context.Context, org string, f domain.Finding,
 	if err != nil {
 		return err
 	}
-	err = s.transact(ctx, append(items, rest...))
-	if _, ok := err.(*txCanceled); ok {
-		return domain.E(domain.KindConflict, "a finding with this id or fingerprint exists")
+	items = append(items, rest...)
+	for attempt := range retries {
+		err = s.transact(ctx, items)
+		if _, ok := err.(*txCanceled); ok {
+			return domain.E(domain.KindConflict, "a finding with this id or fingerprint exists")
+		}
+		// Cancelled by a concurrent transaction on the same counters: nothing
+		// was written, so the same items can be tried again.
+		if !isTxConflict(err) || attempt == retries-1 {
+			return err
+		}
+		txBackoff(attempt)
 	}
 	return err
 }
@@ -324,7 +333,7 @@ var errExtraFailed = domain.E(domain.KindConflict, "already recorded")
 // condition the update is abandoned with errExtraFailed.
 func (s *Store) updateFinding(ctx context.Context, org, id string, ifVersion int,
 	fn func(*domain.Finding) ([]domain.HistoryEntry, error), extra []types.TransactWriteItem) (domain.Finding, error) {
-	for range retries * 2 {
+	for attempt := range retries * 2 {
 		r, err := s.getFindingRec(ctx, org, id)
 		if err != nil {
 			return domain.Finding{}, err
@@ -369,8 +378,12 @@ func (s *Store) updateFinding(ctx context.Context, org, id string, ifVersion int
 			}
 			continue
 		}
-		if domain.Is(err, domain.KindConflict) && ifVersion == 0 {
-			continue // a concurrent transaction on the same items: retry
+		if isTxConflict(err) {
+			// Cancelled by a concurrent transaction on the same items (the
+			// finding or a counter): read again; with If-Match the re-read
+			// answers 412 if the finding changed meanwhile.
+			txBackoff(min(attempt, 4))
+			continue
 		}
 		if err != nil {
 			return domain.Finding{}, err

@@ -122,10 +122,7 @@ func (s *Service) Create(ctx context.Context, p domain.Principal, in NewFinding)
 	if err != nil {
 		return domain.Finding{}, asField(err, "body.asset_id", "no such asset")
 	}
-	// A session's scope holds only its client's assets and assets without a
-	// client; a session without scope takes the same assets (a finding would
-	// otherwise show another client's asset to this client's members).
-	if (len(sess.AssetIDs) > 0 && !contains(sess.AssetIDs, asset.ID)) || (asset.ClientID != "" && asset.ClientID != sess.ClientID) {
+	if len(sess.AssetIDs) > 0 && !contains(sess.AssetIDs, asset.ID) {
 		return domain.Finding{}, domain.Invalid("asset is not in the session's scope",
 			domain.FieldError{Location: "body.asset_id", Message: "not in the scope of the session"})
 	}
