@@ -23,7 +23,8 @@ echo "test: go vet ./..."
 go vet ./...
 
 echo "test: go test -count=1 -timeout 20m ./..."
-go test -count=1 -timeout 20m ./...
+# Through -json so that the run ends with one line counting every test.
+go test -json -count=1 -timeout 20m ./... | python3 scripts/gotest-report.py | tee .cache/test-summary.txt
 
 # A short pass of every fuzz target over fresh inputs (the corpus and saved
 # crashers already ran as plain tests above); `make fuzz` runs longer.
@@ -36,3 +37,7 @@ if [[ -f infra/go.mod ]]; then
   echo "test: make test-infra"
   "$make_cmd" --no-print-directory test-infra
 fi
+
+# The count of the root module's tests closes the run (infra and fuzz
+# passed above, or the script stopped).
+echo "test: $(tail -n 1 .cache/test-summary.txt)"
