@@ -564,8 +564,10 @@ func drive(ctx context.Context, o options) (*report, error) {
 	defer cancel()
 	start := time.Now().Add(o.warmup)
 	deadline := start.Add(o.duration)
-	// CPU time of the server and of this program over the measured period.
-	var srvCPU0, selfCPU0 time.Duration
+	// CPU time of the server, of DynamoDB Local (when it is found by its
+	// port) and of this program over the measured period.
+	ddbPID := benchenv.ListenerPID(benchenv.EndpointPort("AWS_ENDPOINT_URL_DYNAMODB"))
+	var srvCPU0, selfCPU0, ddbCPU0 time.Duration
 	cpuTaken := make(chan struct{})
 	go func() {
 		defer close(cpuTaken)
@@ -576,6 +578,9 @@ func drive(ctx context.Context, o options) (*report, error) {
 		}
 		if o.serverPID != 0 {
 			srvCPU0, _ = benchenv.ProcCPU(o.serverPID)
+		}
+		if ddbPID != 0 {
+			ddbCPU0, _ = benchenv.ProcCPU(ddbPID)
 		}
 		selfCPU0 = benchenv.SelfCPU()
 	}()
@@ -606,6 +611,12 @@ func drive(ctx context.Context, o options) (*report, error) {
 		}
 	}
 	selfCPU := benchenv.SelfCPU() - selfCPU0
+	var ddbCPU time.Duration
+	if ddbPID != 0 {
+		if c, err := benchenv.ProcCPU(ddbPID); err == nil && ddbCPU0 > 0 {
+			ddbCPU = c - ddbCPU0
+		}
+	}
 	if ctx.Err() != nil {
 		return nil, errors.New("interrupted")
 	}
@@ -643,6 +654,7 @@ func drive(ctx context.Context, o options) (*report, error) {
 		rep.ServerCPUPerReqMs = float64(srvCPU.Microseconds()) / 1000 / float64(rep.Requests)
 	}
 	rep.LoadCPUs = selfCPU.Seconds()
+	rep.DynamoCPUs = ddbCPU.Seconds()
 	rep.Checks = verify(before, after, total)
 	rep.Machine = benchenv.ReadMachine()
 	rep.OK = rep.TransportErrors == 0 && rep.Status5xx == 0 && (o.allow4xx || rep.Unexpected4xx == 0)
@@ -758,6 +770,7 @@ type report struct {
 	ServerCPUs        float64          `json:"server_cpu_s,omitempty"`
 	ServerCPUPerReqMs float64          `json:"server_cpu_ms_per_request,omitempty"`
 	LoadCPUs          float64          `json:"load_generator_cpu_s"`
+	DynamoCPUs        float64          `json:"dynamodb_local_cpu_s,omitempty"`
 	Ops               []opReport       `json:"ops"`
 	Overall           opReport         `json:"overall"`
 	Login             *opReport        `json:"login,omitempty"`
@@ -848,8 +861,12 @@ func (r *report) print() {
 	}
 	_ = w.Flush()
 	if r.ServerCPUs > 0 {
-		fmt.Printf("CPU over the measured period: server %.1f s (%.2f ms per request), load generator %.1f s, of %.0f s x %d CPUs\n",
-			r.ServerCPUs, r.ServerCPUPerReqMs, r.LoadCPUs, r.ElapsedS, r.Machine.CPUs)
+		fmt.Printf("CPU time over the measured period (%.0f s x %d CPUs = %.0f CPU-s available): Rampart server %.1f s (%.2f ms per request)",
+			r.ElapsedS, r.Machine.CPUs, r.ElapsedS*float64(r.Machine.CPUs), r.ServerCPUs, r.ServerCPUPerReqMs)
+		if r.DynamoCPUs > 0 {
+			fmt.Printf(", DynamoDB Local %.1f s", r.DynamoCPUs)
+		}
+		fmt.Printf(", load generator %.1f s; the rest: other processes of the machine\n", r.LoadCPUs)
 	}
 	fmt.Printf("5xx: %d, transport errors: %d, 4xx other than 409: %d\n", r.Status5xx, r.TransportErrors, r.Unexpected4xx)
 	for _, e := range r.FirstErrors {

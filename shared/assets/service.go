@@ -443,11 +443,9 @@ func (s *Service) List(ctx context.Context, p domain.Principal, f Filter, page d
 		return domain.Page[domain.Asset]{}, err
 	}
 	empty := domain.Page[domain.Asset]{Items: []domain.Asset{}, Request: page}
-	if p.Role == domain.RoleClient {
-		if f.ClientID != "" && f.ClientID != p.ClientID {
-			return empty, nil
-		}
-		f.ClientID = p.ClientID
+	var visible bool
+	if f.ClientID, visible = p.ClientScope(f.ClientID); !visible {
+		return empty, nil
 	}
 	if f.ClientID != "" && !domain.ValidID(f.ClientID) {
 		return empty, nil

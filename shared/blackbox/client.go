@@ -20,7 +20,8 @@
 // Gateway's own 404 instead of Rampart's envelope) fail the envelope cases:
 // the stack must route /api/{proxy+} and the documentation aliases to the
 // health function. Tests that need to sign in read the admin credentials from
-// RAMPART_BLACKBOX_EMAIL and RAMPART_BLACKBOX_PASSWORD; locally the suite
+// RAMPART_ADMIN_EMAIL and RAMPART_ADMIN_PASSWORD (or RAMPART_BLACKBOX_EMAIL
+// and RAMPART_BLACKBOX_PASSWORD); locally the suite
 // seeds that admin itself.
 //
 // # Adding cases
@@ -135,6 +136,9 @@ func (c *Client) Do(t testing.TB, method, path string, body any, headers map[str
 		t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+	if Record != nil {
+		Record(method, path, r.Status)
+	}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.JSON); err != nil {
 			t.Errorf("%s %s: Content-Type says JSON, body is not: %v: %.300s", method, path, err, raw)
@@ -142,6 +146,26 @@ func (c *Client) Do(t testing.TB, method, path string, body any, headers map[str
 	}
 	CheckCommonHeaders(t, method+" "+path, r)
 	return r
+}
+
+// Record, when set, is told of every answer Do gets (the request's method,
+// its path as given, query included, and the status): the suite uses it to
+// prove that every documented route was exercised.
+var Record func(method, path string, status int)
+
+// Login signs in with email and password (JSON body of POST
+// /api/v1/auth/login) and returns a copy of c that sends the access token.
+func (c *Client) Login(t testing.TB, email, password string) *Client {
+	t.Helper()
+	r := c.Do(t, http.MethodPost, "/api/v1/auth/login", map[string]string{"email": email, "password": password}, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("login as %s: %d %.300s", email, r.Status, r.Body)
+	}
+	tok, _ := r.Object(t)["access_token"].(string)
+	if tok == "" {
+		t.Fatalf("login as %s: no access_token in %.300s", email, r.Body)
+	}
+	return c.WithToken(tok)
 }
 
 // Get is Do for a GET without body or extra headers.

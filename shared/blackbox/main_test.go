@@ -34,15 +34,29 @@ var (
 // client returns a fresh client for the deployment under test.
 func client() *Client { return NewClient(baseURL) }
 
+// Login signs in as the seeded administrator (locally the suite seeds it;
+// against a deployment RAMPART_ADMIN_EMAIL and RAMPART_ADMIN_PASSWORD, or
+// RAMPART_BLACKBOX_EMAIL and RAMPART_BLACKBOX_PASSWORD, name it).
+func Login(t testing.TB) *Client {
+	t.Helper()
+	if admin.Email == "" || admin.Password == "" {
+		t.Fatal("no admin credentials: set RAMPART_ADMIN_EMAIL and RAMPART_ADMIN_PASSWORD")
+	}
+	return client().Login(t, admin.Email, admin.Password)
+}
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	admin.Email, admin.Password = os.Getenv("RAMPART_BLACKBOX_EMAIL"), os.Getenv("RAMPART_BLACKBOX_PASSWORD")
+	admin.Email, admin.Password = os.Getenv("RAMPART_ADMIN_EMAIL"), os.Getenv("RAMPART_ADMIN_PASSWORD")
+	if admin.Email == "" {
+		admin.Email, admin.Password = os.Getenv("RAMPART_BLACKBOX_EMAIL"), os.Getenv("RAMPART_BLACKBOX_PASSWORD")
+	}
 	if u := os.Getenv("RAMPART_BASE_URL"); u != "" {
 		baseURL = strings.TrimRight(u, "/")
-		return m.Run()
+		return checkCoverage(m.Run())
 	}
 	if err := testenv.CheckEmulators(); err != nil {
 		fmt.Fprintf(os.Stderr, "blackbox: set RAMPART_BASE_URL to test a deployment, or start a local server on the emulators: %v\n", err)
@@ -57,7 +71,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	baseURL, localServer = srv.url, true
-	code := m.Run()
+	code := checkCoverage(m.Run())
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "blackbox: server log:\n%s\n", srv.logTail(60))
 	}

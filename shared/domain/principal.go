@@ -19,3 +19,16 @@ type Principal struct {
 func (p Principal) CanSeeClient(clientID string) bool {
 	return p.Role != RoleClient || (clientID != "" && clientID == p.ClientID)
 }
+
+// ClientScope narrows a list's client filter to what the principal may see: a
+// client member sees its own client only. ok is false when the requested
+// client is out of view, and the list is then empty.
+func (p Principal) ClientScope(requested string) (clientID string, ok bool) {
+	if p.Role != RoleClient {
+		return requested, true
+	}
+	if requested != "" && requested != p.ClientID {
+		return "", false
+	}
+	return p.ClientID, true
+}

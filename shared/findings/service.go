@@ -122,6 +122,11 @@ func (s *Service) Create(ctx context.Context, p domain.Principal, in NewFinding)
 	if err != nil {
 		return domain.Finding{}, asField(err, "body.asset_id", "no such asset")
 	}
+	if asset.ClientID != "" && asset.ClientID != sess.ClientID {
+		// The finding would show another client's asset to this session's client.
+		return domain.Finding{}, domain.Invalid("asset belongs to another client",
+			domain.FieldError{Location: "body.asset_id", Message: "belongs to another client than the session"})
+	}
 	if len(sess.AssetIDs) > 0 && !contains(sess.AssetIDs, asset.ID) {
 		return domain.Finding{}, domain.Invalid("asset is not in the session's scope",
 			domain.FieldError{Location: "body.asset_id", Message: "not in the scope of the session"})
@@ -295,13 +300,10 @@ func (s *Service) History(ctx context.Context, p domain.Principal, id string, pa
 // restrict forces a client member's queries to its client; a query for
 // another client matches nothing.
 func restrict(p domain.Principal, q *Query) error {
-	if p.Role != domain.RoleClient {
-		return nil
-	}
-	if q.ClientID != "" && q.ClientID != p.ClientID {
+	var visible bool
+	if q.ClientID, visible = p.ClientScope(q.ClientID); !visible {
 		return domain.NotFound("client")
 	}
-	q.ClientID = p.ClientID
 	return nil
 }
 

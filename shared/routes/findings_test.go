@@ -688,7 +688,7 @@ func TestFindingPatch(t *testing.T) {
 		if g.Version != 5 {
 			t.Fatalf("no If-Match: %+v", g)
 		}
-		for _, bad := range []string{"abc", `"v0"`, `"v-3"`, `"x5"`, `"v5", "v6"`} {
+		for _, bad := range []string{"abc", `"v0"`, `"v-3"`, `"x5"`} {
 			_, r := e.patch(t, e.admin, id, map[string]any{"status": "resolved"}, 422, "If-Match", bad)
 			if !slices.Equal(r.locations(), []string{"header.If-Match"}) {
 				t.Fatalf("If-Match %s: %s", bad, r.Body)

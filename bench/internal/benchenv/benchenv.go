@@ -402,6 +402,56 @@ func ProcCPU(pid int) (time.Duration, error) {
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
 
+// ListenerPID returns the process listening on 127.0.0.1:port (for the CPU
+// time of an emulator), or 0 when it cannot be found: /proc/net/tcp names
+// the socket's inode, and /proc/<pid>/fd the process holding it.
+func ListenerPID(port int) int {
+	var b []byte
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} { // Java may listen on a v6 socket
+		t, _ := os.ReadFile(f)
+		b = append(b, t...)
+	}
+	want := fmt.Sprintf(":%04X", port)
+	inode := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		// local_address, ..., st (0A: LISTEN), ..., inode (field 10)
+		if len(f) > 9 && strings.HasSuffix(f[1], want) && f[3] == "0A" {
+			inode = f[9]
+			break
+		}
+	}
+	if inode == "" {
+		return 0
+	}
+	target := "socket:[" + inode + "]"
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		var pid int
+		if _, err := fmt.Sscan(p.Name(), &pid); err != nil {
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); l == target {
+				return pid
+			}
+		}
+	}
+	return 0
+}
+
+// EndpointPort is the port of an http://127.0.0.1:<port> endpoint variable.
+func EndpointPort(env string) int {
+	u, err := url.Parse(os.Getenv(env))
+	if err != nil {
+		return 0
+	}
+	var port int
+	_, _ = fmt.Sscan(u.Port(), &port)
+	return port
+}
+
 // SelfCPU is the CPU time this process has used so far.
 func SelfCPU() time.Duration {
 	var ru syscall.Rusage
