@@ -413,6 +413,13 @@ func TestFindingCreate(t *testing.T) {
 					t.Fatalf("created %+v", f)
 				}
 			})},
+		{name: "asset of another client than the session's", method: "POST", path: path, user: e.auditor, code: 422,
+			body: fndBody(e.openSession, e.outOfScope, "title", "Crossed", "severity", "low"),
+			check: func(t *testing.T, r *asmResp) {
+				if locs := r.locations(); len(locs) != 1 || locs[0] != "body.asset_id" {
+					t.Fatalf("error locations %v, want body.asset_id", locs)
+				}
+			}},
 		{name: "CVSS 4.0", method: "POST", path: path, user: e.auditor, code: 201,
 			body: valid("cvss_vector", vector4),
 			check: ok(func(t *testing.T, f fndView) {
