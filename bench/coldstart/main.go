@@ -919,8 +919,12 @@ func (r *report) print(o options) {
 		return 1
 	}
 	sort.SliceStable(fns, func(i, j int) bool { return rank(fns[i]) < rank(fns[j]) })
-	fmt.Printf("Rampart functions: sizes (linux/arm64 as deployed, host %s) and start-up, median (min-max) ms of %d fresh processes\n",
-		r.HostArch, r.Runs)
+	if o.buildOnly {
+		fmt.Printf("Rampart functions: sizes (linux/arm64 as deployed, host %s)\n", r.HostArch)
+	} else {
+		fmt.Printf("Rampart functions: sizes (linux/arm64 as deployed, host %s) and start-up, median (min-max) ms of %d fresh processes\n",
+			r.HostArch, r.Runs)
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "function\tkind\tarm64 zip\tarm64 bootstrap\thost bootstrap\tpkg init ms\tHTTP first answer\tHTTP first 2xx\tpeak RSS\tLambda init\tLambda first invoke\t")
 	for _, f := range fns {

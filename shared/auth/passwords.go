@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -78,13 +79,18 @@ func HashPassword(password string) (string, error) {
 
 // dummyHash is verified against when an account does not exist, so that a
 // login for an unknown email costs the same time as a wrong password.
-var dummyHash, _ = HashPassword("rampart-dummy-password")
+// It is made on first use, not at start-up: every function links this
+// package, and an argon2id hash at init would cost each cold start ~50 ms.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("rampart-dummy-password")
+	return h
+})
 
 // VerifyPassword reports whether password matches hash. The parameters come
 // from the hash, so raising them later keeps old hashes verifiable.
 func VerifyPassword(password, hash string) bool {
 	if hash == "" {
-		verify(password, dummyHash)
+		verify(password, dummyHash())
 		return false
 	}
 	return verify(password, hash)
