@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 )
 
 // Route coverage: every request Do sends is matched against the route
@@ -179,4 +180,29 @@ func checkCoverage(code int) int {
 	fmt.Fprintf(os.Stderr, "blackbox: FAIL: %d route answers not exercised by the suite:\n  %s\n",
 		len(missing), strings.Join(missing, "\n  "))
 	return 1
+}
+
+// TestRouteMatching: a concrete path is credited to the most literal template
+// of its method, never to a parameterised sibling.
+func TestRouteMatching(t *testing.T) {
+	if coverage.loadErr != nil {
+		t.Fatal(coverage.loadErr)
+	}
+	cases := []struct{ method, path, want string }{
+		{"GET", "/api/v1/findings/stats", "/api/v1/findings/stats"},
+		{"GET", "/api/v1/findings/01ABC", "/api/v1/findings/{id}"},
+		{"PATCH", "/api/v1/users/me", "/api/v1/users/me"},
+		{"PATCH", "/api/v1/users/01ABC", "/api/v1/users/{user_id}"},
+		{"GET", "/api/v1/scans/checks", "/api/v1/scans/checks"},
+		{"GET", "/api/v1/scans/a/compare/b", "/api/v1/scans/{scan_id}/compare/{other_id}"},
+		{"POST", "/api/v1/assets/import", "/api/v1/assets/import"},
+		{"GET", "/api/v1/assets/import", "/api/v1/assets/{asset_id}"},
+		{"GET", "/api/v1/nope", ""},
+		{"GET", "/api/v1/findings/a/b/c", ""},
+	}
+	for _, tc := range cases {
+		if got, _ := match(tc.method, tc.path); got != tc.want {
+			t.Errorf("%s %s → %q, want %q", tc.method, tc.path, got, tc.want)
+		}
+	}
 }

@@ -48,6 +48,8 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		patched = id
 		break
 	}
+	// A new finding's history (its creation entries, if any).
+	base := history[patched]
 	r := e.call(http.MethodPatch, "/api/v1/findings/"+patched, token, map[string]any{"status": "in_progress", "severity": "medium"})
 	if r.code != http.StatusOK {
 		t.Fatalf("patch: %d %s", r.code, r.body)
@@ -97,6 +99,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 			}
 		}
 	}
+	before := len(created)
 	for w := range 3 {
 		wg.Add(1)
 		go writer(func(i int) (int, string) {
@@ -105,7 +108,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 				id := r.id(t)
 				mu.Lock()
 				created[id] = true
-				history[id] = 0
+				history[id] = base
 				mu.Unlock()
 			} else if r.code == http.StatusServiceUnavailable {
 				e.unavailable("create finding during the kill", r)
@@ -115,7 +118,11 @@ func TestFaultsDynamoWrites(t *testing.T) {
 	}
 	wg.Add(1)
 	go writer(func(i int) (int, string) {
-		sev := []string{"low", "medium"}[i%2]
+		// Alternate on the answered patches, so each one that answers 2xx
+		// changes the severity (a refused one changes nothing).
+		mu.Lock()
+		sev := []string{"low", "medium"}[toggled%2]
+		mu.Unlock()
 		r := e.call(http.MethodPatch, "/api/v1/findings/"+toggle, token, map[string]any{"severity": sev})
 		if r.code == http.StatusOK {
 			mu.Lock()
@@ -124,7 +131,12 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		}
 		return r.code, string(r.body)
 	})
-	time.Sleep(400 * time.Millisecond)
+	// Kill once the writers are under way (some writes answered).
+	eventually(5*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(created) >= before+3 && toggled >= 1
+	})
 	e.ddb.kill()
 	downAt := time.Now()
 	if !waitFor(t, "writers", 60*time.Second, wg.Wait) {
@@ -132,7 +144,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		t.FailNow()
 	}
 	history[toggle] += toggled
-	t.Logf("writers: %d findings created, %d patches answered 2xx before the kill", len(created), toggled)
+	t.Logf("writers: %d findings created, %d patches answered 2xx around the kill", len(created)-before, toggled)
 	failedCreate := newFinding(9)
 	e.unavailable("create finding", e.call(http.MethodPost, "/api/v1/findings", token, failedCreate))
 	e.unavailable("patch finding", e.call(http.MethodPatch, "/api/v1/findings/"+patched, token, map[string]any{"status": "resolved", "resolution_note": "fixed"}))
@@ -170,7 +182,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 	}
 	for id := range created {
 		if _, ok := history[id]; !ok {
-			history[id] = e.historyCount(token, id)
+			history[id] = base
 		}
 	}
 	e.consistent(token, created, history)
