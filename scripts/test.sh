@@ -24,6 +24,7 @@ go vet ./...
 
 echo "test: go test -count=1 -timeout 20m ./..."
 # Through -json so that the run ends with one line counting every test.
+mkdir -p .cache
 go test -json -count=1 -timeout 20m ./... | python3 scripts/gotest-report.py | tee .cache/test-summary.txt
 
 # A short pass of every fuzz target over fresh inputs (the corpus and saved
