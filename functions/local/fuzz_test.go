@@ -39,7 +39,7 @@ func fuzzTarget(f *testing.F) *fuzzServer {
 		// Scans a fuzzed request starts must not leave the machine.
 		p.Config.Scan.DNSServer, p.Config.Scan.Ports, p.Config.Scan.AllowLoopback = "127.0.0.1:9", "none", false
 		p.Config.Scan.TargetTimeout = time.Second
-		srv, err := compose(f.Context(), p)
+		srv, err := p.LocalServer(f.Context())
 		if err != nil {
 			fuzzErr = err
 			return

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 
-	"rampart/shared/health"
 	"rampart/shared/httpapi"
 	"rampart/shared/platform"
 )
@@ -22,7 +21,7 @@ func main() {
 	if err != nil {
 		platform.Fatal(err)
 	}
-	srv, err := compose(ctx, p)
+	srv, err := p.LocalServer(ctx)
 	if err != nil {
 		platform.Fatal(err)
 	}
@@ -53,54 +52,4 @@ func main() {
 		platform.Fatal(err)
 	}
 	stopDispatcher()
-}
-
-// compose registers every function's routes on one server, as API Gateway
-// routes them to separate functions in AWS.
-func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error) {
-	// One server takes the bodies of every function: the largest cap applies
-	// (each route still sets its own limit).
-	p.AttachmentBodyCap()
-	p.ImportBodyCap()
-	srv, err := p.Server()
-	if err != nil {
-		return nil, err
-	}
-	health.Register(srv.API, p.HealthChecks())
-	authRoutes, err := p.AuthRoutes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authRoutes.Register(srv.API)
-	members, err := p.MemberRoutes()
-	if err != nil {
-		return nil, err
-	}
-	members.RegisterUsers(srv.API)
-	members.RegisterOrganizations(srv.API)
-	p.ClientRoutes().Register(srv.API)
-	p.AssetRoutes().Register(srv.API)
-	p.SessionRoutes().Register(srv.API)
-	p.FindingRoutes().Register(srv.API)
-	p.AttachmentRoutes().Register(srv.API)
-	p.TaxonomyRoutes().Register(srv.API)
-	p.TemplateRoutes().Register(srv.API)
-	scanRoutes, err := p.ScanRoutes()
-	if err != nil {
-		return nil, err
-	}
-	scanRoutes.Register(srv.API)
-	scheduleRoutes, err := p.ScheduleRoutes()
-	if err != nil {
-		return nil, err
-	}
-	scheduleRoutes.Register(srv.API)
-	reportRoutes, err := p.ReportRoutes()
-	if err != nil {
-		return nil, err
-	}
-	reportRoutes.Register(srv.API)
-	srv.RegisterDocs(httpapi.DocsOptions{Spec: httpapi.LiveSpec(srv.API), RequireAuth: p.Config.DocsRequireAuth})
-	srv.RegisterLegacy(p.Config.LegacySunset)
-	return srv, nil
 }

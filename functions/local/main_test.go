@@ -18,7 +18,7 @@ import (
 // are compared as JSON values, so formatting does not matter.
 func TestOpenAPISnapshot(t *testing.T) {
 	p := testenv.Offline(t, testenv.Config(t))
-	srv, err := compose(t.Context(), p)
+	srv, err := p.LocalServer(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

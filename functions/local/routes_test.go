@@ -14,7 +14,7 @@ import (
 // reflection), which would hand handlers empty ids.
 func TestEveryPathParameterIsDeclared(t *testing.T) {
 	p := testenv.Offline(t, testenv.Config(t))
-	srv, err := compose(t.Context(), p)
+	srv, err := p.LocalServer(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

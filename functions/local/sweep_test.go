@@ -20,7 +20,7 @@ func TestRouteSweep(t *testing.T) {
 	p.Config.Scan.Ports = "none"
 	p.Config.Scan.AllowLoopback = false
 	p.Config.Scan.TargetTimeout = 2 * time.Second
-	srv, err := compose(t.Context(), p)
+	srv, err := p.LocalServer(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
