@@ -10,18 +10,7 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	p, err := platform.New(ctx)
-	if err != nil {
-		platform.Fatal(err)
-	}
-	srv, err := newServer(ctx, p)
-	if err != nil {
-		platform.Fatal(err)
-	}
-	if err := p.Serve(srv); err != nil {
-		platform.Fatal(err)
-	}
+	platform.RunHTTP(func(p *platform.Platform) (*httpapi.Server, error) { return newServer(context.Background(), p) })
 }
 
 func newServer(ctx context.Context, p *platform.Platform) (*httpapi.Server, error) {

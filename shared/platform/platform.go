@@ -110,3 +110,20 @@ func Fatal(err error) {
 	fmt.Fprintln(os.Stderr, "rampart:", err)
 	os.Exit(1)
 }
+
+// RunHTTP is the whole main of an HTTP function: it reads the configuration,
+// builds the function's server with routes, and serves it under Lambda or as
+// a local HTTP server. A start-up error ends the process with its message.
+func RunHTTP(routes func(*Platform) (*httpapi.Server, error)) {
+	p, err := New(context.Background())
+	if err != nil {
+		Fatal(err)
+	}
+	srv, err := routes(p)
+	if err != nil {
+		Fatal(err)
+	}
+	if err := p.Serve(srv); err != nil {
+		Fatal(err)
+	}
+}
