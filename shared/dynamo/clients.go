@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"rampart/shared/clients"
@@ -105,16 +103,12 @@ func (s *Store) UpdateClient(ctx context.Context, org, id string, fn func(*domai
 		if err != nil {
 			return domain.Client{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("ver = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))},
-		})
-		if isConditionFailed(err) {
-			continue
-		}
+		won, err := s.putIfVersion(ctx, item, r.Ver)
 		if err != nil {
-			return domain.Client{}, classify(err)
+			return domain.Client{}, err
+		}
+		if !won {
+			continue
 		}
 		return c, nil
 	}

@@ -161,14 +161,12 @@ func (s *Store) UpdateExport(ctx context.Context, org, id string, fn func(*repor
 		if err != nil {
 			return reports.Export{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("ver = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))}})
-		if isConditionFailed(err) {
-			continue
-		}
+		won, err := s.putIfVersion(ctx, item, r.Ver)
 		if err != nil {
-			return reports.Export{}, classify(err)
+			return reports.Export{}, err
+		}
+		if !won {
+			continue
 		}
 		return cur, nil
 	}

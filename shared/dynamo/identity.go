@@ -224,16 +224,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*domain.User)
 		if err != nil {
 			return domain.User{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("ver = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))},
-		})
-		if isConditionFailed(err) {
-			continue
-		}
+		won, err := s.putIfVersion(ctx, item, r.Ver)
 		if err != nil {
-			return domain.User{}, classify(err)
+			return domain.User{}, err
+		}
+		if !won {
+			continue
 		}
 		return u, nil
 	}

@@ -176,16 +176,12 @@ func (s *Store) UpdateSchedule(ctx context.Context, org, id string, fn func(*sch
 		if err != nil {
 			return schedules.Schedule{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("ver = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))},
-		})
-		if isConditionFailed(err) {
-			continue
-		}
+		won, err := s.putIfVersion(ctx, item, r.Ver)
 		if err != nil {
-			return schedules.Schedule{}, classify(err)
+			return schedules.Schedule{}, err
+		}
+		if !won {
+			continue
 		}
 		if !sc.Enabled {
 			sc.NextRunAt = nil

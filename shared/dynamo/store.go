@@ -179,3 +179,18 @@ func marshalValue(v any) (types.AttributeValue, error) {
 func deleteInput(table string, k keys) *dynamodb.DeleteItemInput {
 	return &dynamodb.DeleteItemInput{TableName: &table, Key: k.av()}
 }
+
+// putIfVersion writes item on the condition that the stored item is still at
+// version ver. won is false when a concurrent write got there first (or the
+// item is gone): the caller reads again and retries.
+func (s *Store) putIfVersion(ctx context.Context, item map[string]types.AttributeValue, ver int) (won bool, err error) {
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("ver = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(ver))},
+	})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, classify(err)
+}

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"rampart/shared/domain"
@@ -142,16 +141,12 @@ func (s *Store) UpdateTemplate(ctx context.Context, orgID, id string, ifVersion 
 		if err != nil {
 			return templates.Stored{}, err
 		}
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table, Item: item,
-			ConditionExpression:       aws.String("ver = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))},
-		})
-		if isConditionFailed(err) {
-			continue // changed or deleted meanwhile: read again
-		}
+		won, err := s.putIfVersion(ctx, item, r.Ver)
 		if err != nil {
-			return templates.Stored{}, classify(err)
+			return templates.Stored{}, err
+		}
+		if !won {
+			continue // changed or deleted meanwhile: read again
 		}
 		return templates.Stored{Template: t, Version: r.Ver + 1}, nil
 	}
