@@ -104,6 +104,10 @@ type Scan struct {
 	// Ports lists exposed-service ports to probe ("" the built-in list,
 	// "none" no probes); e.g. "21,23,3389".
 	Ports string
+	// Lease is how long a scan worker's claim holds without renewal (it
+	// renews every quarter): after a worker dies, the recovery sweep requests
+	// the scan again once the lease ran out.
+	Lease time.Duration
 	// AllowLoopback lets scans reach 127.0.0.0/8 and ::1 when the
 	// organization also allows private ranges. It is a deployment switch for
 	// tests and local development only: in Lambda loopback is the runtime API.
@@ -170,6 +174,7 @@ func Parse(env Env) (Config, error) {
 	c.Scan.RootCAFile = r.str("RAMPART_SCAN_ROOT_CA_FILE", "")
 	c.Scan.Ports = r.str("RAMPART_SCAN_PORTS", "")
 	c.Scan.AllowLoopback = r.boolean("RAMPART_SCAN_ALLOW_LOOPBACK", false)
+	c.Scan.Lease = r.duration("RAMPART_SCAN_LEASE", 2*time.Minute, time.Second)
 	if c.Lambda && c.Scan.AllowLoopback {
 		r.errs = append(r.errs, fmt.Errorf("RAMPART_SCAN_ALLOW_LOOPBACK must not be set in Lambda"))
 	}

@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -9,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"rampart/shared/domain"
+	"rampart/shared/scans"
 )
 
 // A scan is stored as:
@@ -263,8 +266,9 @@ func (s *Store) ClaimScan(ctx context.Context, org, id string, now, leaseUntil t
 		return domain.Scan{}, false, err
 	}
 	ok, err := s.transition(ctx, org, id, r.Status, domain.ScanRunning, "lease_until < :now",
-		"lease_until = :lease, attempts = attempts + :one, started_at = :started, updated_at = :started",
-		map[string]types.AttributeValue{":now": num(now.Unix()), ":lease": num(leaseUntil.Unix()), ":one": num(1), ":started": startedAV})
+		"lease_until = :lease, attempts = attempts + :one, started_at = :started, updated_at = :started, DuePK = :duepk, DueSK = :duesk",
+		map[string]types.AttributeValue{":now": num(now.Unix()), ":lease": num(leaseUntil.Unix()), ":one": num(1), ":started": startedAV,
+			":duepk": str(leasePK), ":duesk": str(leaseSK(org, id, leaseUntil))})
 	if err != nil || !ok {
 		return r.domain(), false, err
 	}
@@ -272,19 +276,60 @@ func (s *Store) ClaimScan(ctx context.Context, org, id string, now, leaseUntil t
 	return r.domain(), err == nil, err
 }
 
+// Leases of running scans are also entries of the sparse DueIndex, under
+// their own partition: the dispatcher finds scans whose worker died or could
+// not hand over (an expired lease) and requests them again.
+const leasePK = "LEASE"
+
+func leaseSK(org, id string, until time.Time) string {
+	return fmt.Sprintf("%020d#%s#%s", max(until.Unix(), 0), org, id)
+}
+
 // ReleaseScan implements scans.Store: the lease ends now, so the next event
-// can claim the scan at once.
+// can claim the scan at once (and the recovery sweep finds it if no event
+// comes).
 func (s *Store) ReleaseScan(ctx context.Context, org, id string) error {
+	return s.SetLease(ctx, org, id, time.Unix(0, 0))
+}
+
+// SetLease implements scans.Store: a running scan's lease moves to until.
+func (s *Store) SetLease(ctx context.Context, org, id string, until time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table, Key: scanKey(org, id).av(),
-		UpdateExpression:          aws.String("SET lease_until = :zero"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+		UpdateExpression:          aws.String("SET lease_until = :until, DueSK = :duesk"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND #st = :running"),
+		ExpressionAttributeNames:  names("#st", "status"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":until": num(until.Unix()), ":duesk": str(leaseSK(org, id, until)), ":running": str(domain.ScanRunning)},
 	})
 	if isConditionFailed(err) {
-		return nil
+		return nil // finished or deleted meanwhile: no lease to move
 	}
 	return classify(err)
+}
+
+// ExpiredLeases implements scans.Store: running scans whose lease ended
+// before now, across organizations, at most limit.
+func (s *Store) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]scans.ScanRef, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(DueIndex),
+		KeyConditionExpression:    aws.String("DuePK = :pk AND DueSK < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(leasePK), ":now": str(fmt.Sprintf("%020d", now.Unix()))},
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []scans.ScanRef
+	for _, item := range res.Items {
+		sk, _ := item["DueSK"].(*types.AttributeValueMemberS)
+		if sk == nil {
+			continue
+		}
+		if parts := strings.SplitN(sk.Value, "#", 3); len(parts) == 3 {
+			out = append(out, scans.ScanRef{OrgID: parts[1], ScanID: parts[2]})
+		}
+	}
+	return out, nil
 }
 
 // SetProgress implements scans.Store; progress only moves forward.
@@ -398,7 +443,7 @@ func (s *Store) FinishScan(ctx context.Context, org string, sc domain.Scan) erro
 	}
 	ok, err := s.transition(ctx, org, sc.ID, domain.ScanRunning, sc.Status, "",
 		"done = :done, score = :score, score_reason = :reason, hosts = :hosts, live_hosts = :live, counts = :counts, "+
-			"findings = :findings, completed_at = :at, updated_at = :at, lease_until = :zero",
+			"findings = :findings, completed_at = :at, updated_at = :at, lease_until = :zero REMOVE DuePK, DueSK",
 		map[string]types.AttributeValue{":done": num(int64(sc.Done)), ":score": score, ":reason": str(sc.ScoreReason),
 			":hosts": num(int64(sc.Hosts)), ":live": num(int64(sc.LiveHosts)), ":counts": counts,
 			":findings": num(int64(sc.Findings)), ":at": at, ":zero": num(0)})
@@ -422,7 +467,7 @@ func (s *Store) FailScan(ctx context.Context, org, id, reason string, at time.Ti
 		return err
 	}
 	ok, err := s.transition(ctx, org, id, r.Status, domain.ScanFailed, "",
-		"reason = :reason, completed_at = :at, updated_at = :at, lease_until = :zero",
+		"reason = :reason, completed_at = :at, updated_at = :at, lease_until = :zero REMOVE DuePK, DueSK",
 		map[string]types.AttributeValue{":reason": str(reason), ":at": atAV, ":zero": num(0)})
 	if err == nil && !ok {
 		return s.FailScan(ctx, org, id, reason, at)

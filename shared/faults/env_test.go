@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"rampart/shared/domain"
-	"rampart/shared/health"
-	"rampart/shared/httpapi"
 	"rampart/shared/platform"
 	"rampart/shared/testenv"
 )
@@ -48,7 +46,7 @@ func newEnv(t *testing.T, setenv map[string]string) *env {
 		t.Setenv(k, v)
 	}
 	p := testenv.Platform(t)
-	srv, err := compose(context.Background(), p)
+	srv, err := p.LocalServer(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,46 +60,6 @@ func newEnv(t *testing.T, setenv map[string]string) *env {
 		}
 	})
 	return &env{t: t, ddb: ddb, s3: s3, p: p, api: api, table: p.Config.Table}
-}
-
-// compose registers the route groups as functions/local's compose does.
-func compose(ctx context.Context, p *platform.Platform) (*httpapi.Server, error) {
-	p.AttachmentBodyCap()
-	p.ImportBodyCap()
-	srv, err := p.Server()
-	if err != nil {
-		return nil, err
-	}
-	health.Register(srv.API, p.HealthChecks())
-	authRoutes, err := p.AuthRoutes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	authRoutes.Register(srv.API)
-	members, err := p.MemberRoutes()
-	if err != nil {
-		return nil, err
-	}
-	members.RegisterUsers(srv.API)
-	members.RegisterOrganizations(srv.API)
-	p.ClientRoutes().Register(srv.API)
-	p.AssetRoutes().Register(srv.API)
-	p.SessionRoutes().Register(srv.API)
-	p.FindingRoutes().Register(srv.API)
-	p.AttachmentRoutes().Register(srv.API)
-	p.TaxonomyRoutes().Register(srv.API)
-	p.TemplateRoutes().Register(srv.API)
-	scanRoutes, err := p.ScanRoutes()
-	if err != nil {
-		return nil, err
-	}
-	scanRoutes.Register(srv.API)
-	reportRoutes, err := p.ReportRoutes()
-	if err != nil {
-		return nil, err
-	}
-	reportRoutes.Register(srv.API)
-	return srv, nil
 }
 
 // waitFor runs f and fails the test when it takes longer than d.

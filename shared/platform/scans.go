@@ -121,7 +121,7 @@ func (p *Platform) ScanWorker(pub events.Publisher) (*scans.Worker, error) {
 		return nil, err
 	}
 	return &scans.Worker{Store: p.Store(), Orgs: p.Store(), Scanner: sc, Publisher: pub, Clock: domain.SystemClock,
-		Log: p.Log, Lease: 16 * time.Minute, Reserve: sc.TargetTimeout + 30*time.Second,
+		Log: p.Log, Lease: p.Config.Scan.Lease, Reserve: sc.TargetTimeout + 30*time.Second,
 		CancelPoll: 2 * time.Second, MaxAttempts: 5}, nil
 }
 

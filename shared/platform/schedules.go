@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"time"
 
 	"rampart/shared/assets"
 	"rampart/shared/domain"
@@ -61,7 +62,14 @@ func (p *Platform) Dispatcher(clock domain.Clock) (*schedules.Dispatcher, error)
 	if err != nil {
 		return nil, err
 	}
-	return &schedules.Dispatcher{Service: svc, Clock: clock, Log: p.Log}, nil
+	pub, err := p.Publisher()
+	if err != nil {
+		return nil, err
+	}
+	recoverScans := func(ctx context.Context, now time.Time) (int, error) {
+		return scans.Recover(ctx, p.Store(), pub, now)
+	}
+	return &schedules.Dispatcher{Service: svc, Clock: clock, Log: p.Log, Recover: recoverScans}, nil
 }
 
 // StartDispatcher runs the dispatcher every Config.DispatchInterval in this

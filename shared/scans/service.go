@@ -32,6 +32,9 @@ type Store interface {
 	// Worker side.
 	ClaimScan(ctx context.Context, orgID, id string, now, leaseUntil time.Time) (domain.Scan, bool, error)
 	ReleaseScan(ctx context.Context, orgID, id string) error
+	SetLease(ctx context.Context, orgID, id string, until time.Time) error
+	// ExpiredLeases lists running scans whose lease ended before now.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]ScanRef, error)
 	Targets(ctx context.Context, orgID, id string) ([]domain.ScanTarget, error)
 	SetProgress(ctx context.Context, orgID, id string, done int) error
 	RecordTarget(ctx context.Context, orgID, scanID string, t domain.ScanTarget, results []domain.ScanResult) error
@@ -41,6 +44,25 @@ type Store interface {
 	ResolveUnseen(ctx context.Context, orgID, scanID, assetID string, passed []string, since, at time.Time) (int, error)
 	FinishScan(ctx context.Context, orgID string, s domain.Scan) error
 	FailScan(ctx context.Context, orgID, id, reason string, at time.Time) error
+}
+
+// ScanRef names a scan of an organization.
+type ScanRef struct{ OrgID, ScanID string }
+
+// Recover requests again the running scans whose lease expired: their worker
+// died, or failed and could not hand the scan back. The schedule dispatcher
+// runs it every minute, so no scan stays running without a worker.
+func Recover(ctx context.Context, store Store, pub events.Publisher, now time.Time) (int, error) {
+	stale, err := store.ExpiredLeases(ctx, now, 100)
+	if err != nil {
+		return 0, err
+	}
+	for i, r := range stale {
+		if err := pub.PublishScanRequested(ctx, events.ScanRequested{OrgID: r.OrgID, ScanID: r.ScanID}); err != nil {
+			return i, err
+		}
+	}
+	return len(stale), nil
 }
 
 // Assets is the asset lookup scans need.

@@ -32,7 +32,9 @@ type Worker struct {
 	Publisher events.Publisher
 	Clock     domain.Clock
 	Log       *slog.Logger
-	// Lease is how long a claim holds: longer than one invocation may run.
+	// Lease is how long a claim holds without renewal; a running worker
+	// renews it every quarter of it, so a dead worker's scan is free again
+	// soon after.
 	Lease time.Duration
 	// Reserve is the time kept back before the invocation's deadline to
 	// record the last targets and hand over.
@@ -59,13 +61,25 @@ func (w *Worker) Handle(ctx context.Context, e events.ScanRequested) error {
 			fmt.Sprintf("the scan was attempted %d times without finishing; see the worker logs", scan.Attempts-1), now)
 	}
 	if err := w.run(ctx, e, scan); err != nil {
-		// Hand the scan back so the retried event can claim it at once.
-		if rerr := w.Store.ReleaseScan(context.WithoutCancel(ctx), e.OrgID, e.ScanID); rerr != nil {
-			w.Log.Error("release scan", "scan_id", e.ScanID, "error", rerr.Error())
-		}
+		w.release(context.WithoutCancel(ctx), e)
 		return err
 	}
 	return nil
+}
+
+// release hands the scan back so that the retried event can claim it at once.
+// The failure that got us here may be the database itself, so it tries for a
+// while; if it never gets through, the lease runs out on its own and the
+// recovery sweep requests the scan again.
+func (w *Worker) release(ctx context.Context, e events.ScanRequested) {
+	var err error
+	for attempt := range 6 {
+		if err = w.Store.ReleaseScan(ctx, e.OrgID, e.ScanID); err == nil {
+			return
+		}
+		time.Sleep(time.Duration(attempt+1) * 500 * time.Millisecond)
+	}
+	w.Log.Error("release scan", "scan_id", e.ScanID, "error", err.Error())
 }
 
 func (w *Worker) run(ctx context.Context, e events.ScanRequested, scan domain.Scan) error {
@@ -196,6 +210,10 @@ func evidenceText(ev scanner.Evidence) string {
 // finish resolves what clean targets no longer show, scores the scan from
 // every target's record, and writes the final status.
 func (w *Worker) finish(ctx context.Context, e events.ScanRequested, scan domain.Scan, status string) error {
+	// A fresh lease covers the resolving and scoring below.
+	if err := w.Store.SetLease(ctx, e.OrgID, e.ScanID, w.Clock().Add(w.Lease)); err != nil {
+		return err
+	}
 	targets, err := w.Store.Targets(ctx, e.OrgID, e.ScanID)
 	if err != nil {
 		return err
@@ -256,11 +274,12 @@ type stopper struct {
 	e         events.ScanRequested
 	mu        sync.Mutex
 	checked   time.Time
+	renewed   time.Time
 	cancelled atomic.Bool
 }
 
 func (w *Worker) stopper(ctx context.Context, e events.ScanRequested) *stopper {
-	return &stopper{w: w, ctx: ctx, e: e}
+	return &stopper{w: w, ctx: ctx, e: e, renewed: time.Now()}
 }
 
 func (s *stopper) should() bool {
@@ -276,6 +295,11 @@ func (s *stopper) should() bool {
 		return false
 	}
 	s.checked = time.Now()
+	if time.Since(s.renewed) > s.w.Lease/4 {
+		if err := s.w.Store.SetLease(s.ctx, s.e.OrgID, s.e.ScanID, s.w.Clock().Add(s.w.Lease)); err == nil {
+			s.renewed = time.Now()
+		}
+	}
 	scan, err := s.w.Store.GetScan(s.ctx, s.e.OrgID, s.e.ScanID)
 	if err == nil && scan.CancelRequested {
 		s.cancelled.Store(true)

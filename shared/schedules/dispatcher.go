@@ -38,6 +38,9 @@ type Dispatcher struct {
 	// next run. Workers is how many schedules are dispatched at once
 	// (default 8).
 	Batch, MaxPerRun, Workers int
+	// Recover, when set, runs first in every run: it requests again the
+	// scans whose worker lost its lease (scans.Recover).
+	Recover func(ctx context.Context, now time.Time) (int, error)
 }
 
 // Report counts what one run did.
@@ -62,6 +65,15 @@ func (d *Dispatcher) Tick(ctx context.Context) (Report, error) { return d.Run(ct
 // only when the due index cannot be read; failures of single schedules are
 // logged and counted.
 func (d *Dispatcher) Run(ctx context.Context, now time.Time) (Report, error) {
+	if d.Recover != nil {
+		// A failure here must not hold up the schedules: it is logged, and
+		// the next run tries again.
+		if n, err := d.Recover(ctx, now); err != nil {
+			d.Log.Error("scan recovery", "error", err.Error())
+		} else if n > 0 {
+			d.Log.Info("scan recovery: requested scans whose lease expired", "scans", n)
+		}
+	}
 	batch, maxRun, workers := orDefault(d.Batch, 100), orDefault(d.MaxPerRun, 1000), orDefault(d.Workers, 8)
 	var (
 		rep  Report
