@@ -212,13 +212,9 @@ func (s *Store) getAssetRec(ctx context.Context, org, id string) (assetRec, erro
 	if !domain.ValidID(id) {
 		return assetRec{}, domain.NotFound("asset")
 	}
-	var r assetRec
-	found, err := s.get(ctx, assetKey(org, id), &r, true)
+	r, err := getItem[assetRec](ctx, s, assetKey(org, id), "asset")
 	if err != nil {
 		return assetRec{}, err
-	}
-	if !found {
-		return assetRec{}, domain.NotFound("asset")
 	}
 	return r, nil
 }

@@ -69,13 +69,9 @@ func (s *Store) GetClient(ctx context.Context, org, id string) (domain.Client, e
 	if !domain.ValidID(id) {
 		return domain.Client{}, domain.NotFound("client")
 	}
-	var r clientRec
-	found, err := s.get(ctx, clientKey(org, id), &r, true)
+	r, err := getItem[clientRec](ctx, s, clientKey(org, id), "client")
 	if err != nil {
 		return domain.Client{}, err
-	}
-	if !found {
-		return domain.Client{}, domain.NotFound("client")
 	}
 	return r.domain(), nil
 }
@@ -86,13 +82,9 @@ func (s *Store) UpdateClient(ctx context.Context, org, id string, fn func(*domai
 		return domain.Client{}, domain.NotFound("client")
 	}
 	for range retries {
-		var r clientRec
-		found, err := s.get(ctx, clientKey(org, id), &r, true)
+		r, err := getItem[clientRec](ctx, s, clientKey(org, id), "client")
 		if err != nil {
 			return domain.Client{}, err
-		}
-		if !found {
-			return domain.Client{}, domain.NotFound("client")
 		}
 		c := r.domain()
 		if err := fn(&c); err != nil {

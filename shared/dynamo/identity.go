@@ -174,26 +174,18 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User, org *domain.Organ
 
 // GetUser implements identity.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (domain.User, error) {
-	var r userRec
-	found, err := s.get(ctx, userKey(id), &r, true)
+	r, err := getItem[userRec](ctx, s, userKey(id), "user")
 	if err != nil {
 		return domain.User{}, err
-	}
-	if !found {
-		return domain.User{}, domain.NotFound("user")
 	}
 	return r.domain(), nil
 }
 
 // GetUserByEmail implements identity.Store.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (domain.User, error) {
-	var m emailRec
-	found, err := s.get(ctx, emailKey(strings.ToLower(email)), &m, true)
+	m, err := getItem[emailRec](ctx, s, emailKey(strings.ToLower(email)), "user")
 	if err != nil {
 		return domain.User{}, err
-	}
-	if !found {
-		return domain.User{}, domain.NotFound("user")
 	}
 	return s.GetUser(ctx, m.UserID)
 }
@@ -205,13 +197,9 @@ const retries = 5
 // UpdateUser implements identity.Store.
 func (s *Store) UpdateUser(ctx context.Context, id string, fn func(*domain.User) error) (domain.User, error) {
 	for range retries {
-		var r userRec
-		found, err := s.get(ctx, userKey(id), &r, true)
+		r, err := getItem[userRec](ctx, s, userKey(id), "user")
 		if err != nil {
 			return domain.User{}, err
-		}
-		if !found {
-			return domain.User{}, domain.NotFound("user")
 		}
 		u := r.domain()
 		if err := fn(&u); err != nil {
@@ -257,13 +245,9 @@ func (s *Store) GetOrg(ctx context.Context, id string) (domain.Organization, err
 // overwritten with a stale copy.
 func (s *Store) UpdateOrg(ctx context.Context, id string, fn func(*domain.Organization) error) (domain.Organization, error) {
 	for range retries {
-		var r orgRec
-		found, err := s.get(ctx, orgKey(id), &r, true)
+		r, err := getItem[orgRec](ctx, s, orgKey(id), "organization")
 		if err != nil {
 			return domain.Organization{}, err
-		}
-		if !found {
-			return domain.Organization{}, domain.NotFound("organization")
 		}
 		o := r.domain()
 		if err := fn(&o); err != nil {
@@ -299,13 +283,9 @@ func (s *Store) GetMembership(ctx context.Context, orgID, userID string) (domain
 	if !domain.ValidID(orgID) || !domain.ValidID(userID) {
 		return domain.Membership{}, domain.NotFound("member")
 	}
-	var r memberRec
-	found, err := s.get(ctx, memberKey(orgID, userID), &r, true)
+	r, err := getItem[memberRec](ctx, s, memberKey(orgID, userID), "member")
 	if err != nil {
 		return domain.Membership{}, err
-	}
-	if !found {
-		return domain.Membership{}, domain.NotFound("member")
 	}
 	return r.domain(), nil
 }
@@ -452,13 +432,9 @@ func (s *Store) AddMembership(ctx context.Context, m domain.Membership) error {
 // UpdateMembership implements identity.Store.
 func (s *Store) UpdateMembership(ctx context.Context, orgID, userID string, fn func(*domain.Membership) error) (domain.Membership, error) {
 	for range retries {
-		var r memberRec
-		found, err := s.get(ctx, memberKey(orgID, userID), &r, true)
+		r, err := getItem[memberRec](ctx, s, memberKey(orgID, userID), "member")
 		if err != nil {
 			return domain.Membership{}, err
-		}
-		if !found {
-			return domain.Membership{}, domain.NotFound("member")
 		}
 		old := r.domain()
 		m := old

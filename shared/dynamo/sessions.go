@@ -51,13 +51,9 @@ func (s *Store) CreateSession(ctx context.Context, t identity.RefreshToken) erro
 
 // GetRefreshToken implements identity.Store.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (identity.RefreshToken, error) {
-	var r refreshRec
-	found, err := s.get(ctx, refreshKey(hash), &r, true)
+	r, err := getItem[refreshRec](ctx, s, refreshKey(hash), "refresh token")
 	if err != nil {
 		return identity.RefreshToken{}, err
-	}
-	if !found {
-		return identity.RefreshToken{}, domain.NotFound("refresh token")
 	}
 	return identity.RefreshToken{Hash: hash, UserID: r.UserID, FamilyID: r.FamilyID, ExpiresAt: r.ExpiresAt}, nil
 }
@@ -263,13 +259,9 @@ func (s *Store) CreateInvitation(ctx context.Context, inv domain.Invitation, tok
 
 // GetInvitation implements identity.Store.
 func (s *Store) GetInvitation(ctx context.Context, tokenHash string) (domain.Invitation, error) {
-	var r invitationRec
-	found, err := s.get(ctx, inviteTokenKey(tokenHash), &r, true)
+	r, err := getItem[invitationRec](ctx, s, inviteTokenKey(tokenHash), "invitation")
 	if err != nil {
 		return domain.Invitation{}, err
-	}
-	if !found {
-		return domain.Invitation{}, domain.NotFound("invitation")
 	}
 	return r.domain(), nil
 }

@@ -104,13 +104,9 @@ func (s *Store) getAssessmentRec(ctx context.Context, org, id string) (assessmen
 	if !domain.ValidID(id) {
 		return assessmentRec{}, domain.NotFound("session")
 	}
-	var r assessmentRec
-	found, err := s.get(ctx, assessmentKey(org, id), &r, true)
+	r, err := getItem[assessmentRec](ctx, s, assessmentKey(org, id), "session")
 	if err != nil {
 		return assessmentRec{}, err
-	}
-	if !found {
-		return assessmentRec{}, domain.NotFound("session")
 	}
 	return r, nil
 }

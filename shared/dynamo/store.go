@@ -194,3 +194,14 @@ func (s *Store) putIfVersion(ctx context.Context, item map[string]types.Attribut
 	}
 	return err == nil, classify(err)
 }
+
+// getItem reads one item strongly consistently into a record of type R; an
+// absent item is NotFound naming what.
+func getItem[R any](ctx context.Context, s *Store, k keys, what string) (R, error) {
+	var r R
+	found, err := s.get(ctx, k, &r, true)
+	if err == nil && !found {
+		err = domain.NotFound(what)
+	}
+	return r, err
+}

@@ -245,13 +245,9 @@ func (s *Store) CreateTaxonomyVersion(ctx context.Context, orgID string, t domai
 // on the condition that no version was created since it was read, so latest
 // never goes back.
 func (s *Store) ActivateTaxonomyVersion(ctx context.Context, orgID string, version int) (domain.Taxonomy, error) {
-	var r taxonomyRec
-	found, err := s.get(ctx, taxonomyVersionKey(orgID, version), &r, true)
+	r, err := getItem[taxonomyRec](ctx, s, taxonomyVersionKey(orgID, version), "taxonomy version")
 	if err != nil {
 		return domain.Taxonomy{}, err
-	}
-	if !found {
-		return domain.Taxonomy{}, domain.NotFound("taxonomy version")
 	}
 	t := r.domain()
 	for attempt := range taxonomyCreateRetries {

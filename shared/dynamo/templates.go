@@ -70,13 +70,9 @@ func (s *Store) GetTemplate(ctx context.Context, orgID, id string) (templates.St
 	if !domain.ValidID(id) {
 		return templates.Stored{}, domain.NotFound("template")
 	}
-	var r templateRec
-	found, err := s.get(ctx, templateKey(orgID, id), &r, true)
+	r, err := getItem[templateRec](ctx, s, templateKey(orgID, id), "template")
 	if err != nil {
 		return templates.Stored{}, err
-	}
-	if !found {
-		return templates.Stored{}, domain.NotFound("template")
 	}
 	return r.stored(), nil
 }
@@ -121,13 +117,9 @@ func (s *Store) UpdateTemplate(ctx context.Context, orgID, id string, ifVersion 
 		return templates.Stored{}, domain.NotFound("template")
 	}
 	for range retries {
-		var r templateRec
-		found, err := s.get(ctx, templateKey(orgID, id), &r, true)
+		r, err := getItem[templateRec](ctx, s, templateKey(orgID, id), "template")
 		if err != nil {
 			return templates.Stored{}, err
-		}
-		if !found {
-			return templates.Stored{}, domain.NotFound("template")
 		}
 		if ifVersion > 0 && r.Ver != ifVersion {
 			return templates.Stored{}, domain.E(domain.KindPrecondition, "the template changed since it was read (If-Match is stale)")
