@@ -52,7 +52,7 @@ func TestBuiltinIsValid(t *testing.T) {
 			t.Errorf("no category evidences NIS2 point %s", p)
 		}
 	}
-	// Values kept from the lead's file.
+	// Values kept from the built-in file.
 	if v, _ := b.Lookup(domain.DomainRiskLevel, "info"); v.Label != "Informational" || v.Color != "#6b7280" {
 		t.Errorf("info = %+v", v)
 	}
