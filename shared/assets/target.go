@@ -176,6 +176,12 @@ func normalizeHostname(s string) (string, error) {
 		return "", errors.New("must be a DNS name like example.com")
 	}
 	ascii, err := lookup.ToASCII(name)
+	if err == nil {
+		// The ASCII form must itself be a valid name: invalid input (bytes
+		// that are not UTF-8, say) can map to a Punycode label that decodes
+		// to a disallowed character, which a second normalisation refuses.
+		_, err = lookup.ToASCII(ascii)
+	}
 	if err != nil {
 		return "", fmt.Errorf("is not a valid DNS name: %v", idnaReason(err))
 	}
