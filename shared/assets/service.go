@@ -447,9 +447,6 @@ func (s *Service) List(ctx context.Context, p domain.Principal, f Filter, page d
 	if f.ClientID, visible = p.ClientScope(f.ClientID); !visible {
 		return empty, nil
 	}
-	if f.ClientID != "" && !domain.ValidID(f.ClientID) {
-		return empty, nil
-	}
 	return s.Store.ListAssets(ctx, p.OrgID, f, page)
 }
 

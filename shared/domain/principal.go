@@ -22,8 +22,11 @@ func (p Principal) CanSeeClient(clientID string) bool {
 
 // ClientScope narrows a list's client filter to what the principal may see: a
 // client member sees its own client only. ok is false when the requested
-// client is out of view, and the list is then empty.
+// client is out of view or not an id at all, and the list is then empty.
 func (p Principal) ClientScope(requested string) (clientID string, ok bool) {
+	if requested != "" && !ValidID(requested) {
+		return "", false
+	}
 	if p.Role != RoleClient {
 		return requested, true
 	}
