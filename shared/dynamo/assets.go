@@ -144,6 +144,19 @@ func (s *Store) assetItems(org string, a domain.Asset) ([]types.TransactWriteIte
 	return out, nil
 }
 
+// counterMoves are the counter deltas of an entity that was counted in was
+// and is counted in is (nil for a creation or a deletion).
+func counterMoves(was, is []string) map[string]int {
+	deltas := map[string]int{}
+	for _, c := range was {
+		deltas[c]--
+	}
+	for _, c := range is {
+		deltas[c]++
+	}
+	return deltas
+}
+
 func (s *Store) counterItems(org string, deltas map[string]int) []types.TransactWriteItem {
 	kinds := make([]string, 0, len(deltas))
 	for k, d := range deltas {
@@ -185,10 +198,7 @@ func (s *Store) CreateAsset(ctx context.Context, org string, a domain.Asset) err
 	if err != nil {
 		return err
 	}
-	deltas := map[string]int{}
-	for _, c := range assetCounters(a) {
-		deltas[c]++
-	}
+	deltas := counterMoves(nil, assetCounters(a))
 	err = s.transact(ctx, append(items, s.counterItems(org, deltas)...))
 	if tc, ok := err.(*txCanceled); ok {
 		if a.Target != "" && tc.failed(1) {
@@ -291,13 +301,7 @@ func (s *Store) UpdateAsset(ctx context.Context, org, id string, fn func(*domain
 				items = append(items, s.put(ti))
 			}
 		}
-		deltas := map[string]int{}
-		for _, c := range assetCounters(old) {
-			deltas[c]--
-		}
-		for _, c := range assetCounters(a) {
-			deltas[c]++
-		}
+		deltas := counterMoves(assetCounters(old), assetCounters(a))
 		err = s.transact(ctx, append(items, s.counterItems(org, deltas)...))
 		if tc, ok := err.(*txCanceled); ok {
 			if markerAt >= 0 && tc.failed(markerAt) {
@@ -336,10 +340,7 @@ func (s *Store) DeleteAsset(ctx context.Context, org, id string) error {
 		for _, t := range a.Tags {
 			items = append(items, s.del(assetTagKey(org, t, id)))
 		}
-		deltas := map[string]int{}
-		for _, c := range assetCounters(a) {
-			deltas[c]--
-		}
+		deltas := counterMoves(assetCounters(a), nil)
 		err = s.transact(ctx, append(items, s.counterItems(org, deltas)...))
 		if _, ok := err.(*txCanceled); ok {
 			continue

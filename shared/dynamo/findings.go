@@ -305,18 +305,10 @@ func (s *Store) GetFinding(ctx context.Context, org, id string) (domain.Finding,
 }
 
 func (s *Store) getFindingRec(ctx context.Context, org, id string) (findingRec, error) {
-	var r findingRec
 	if !domain.ValidID(id) {
-		return r, domain.NotFound("finding")
+		return findingRec{}, domain.NotFound("finding")
 	}
-	found, err := s.get(ctx, findingKey(org, id), &r, true)
-	if err != nil {
-		return r, err
-	}
-	if !found {
-		return r, domain.NotFound("finding")
-	}
-	return r, nil
+	return getItem[findingRec](ctx, s, findingKey(org, id), "finding")
 }
 
 // UpdateFinding implements findings.Store.

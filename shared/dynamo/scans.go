@@ -175,18 +175,10 @@ func (s *Store) GetScan(ctx context.Context, org, id string) (domain.Scan, error
 }
 
 func (s *Store) getScanRec(ctx context.Context, org, id string) (scanRec, error) {
-	var r scanRec
 	if !domain.ValidID(id) {
-		return r, domain.NotFound("scan")
+		return scanRec{}, domain.NotFound("scan")
 	}
-	found, err := s.get(ctx, scanKey(org, id), &r, true)
-	if err != nil {
-		return r, err
-	}
-	if !found {
-		return r, domain.NotFound("scan")
-	}
-	return r, nil
+	return getItem[scanRec](ctx, s, scanKey(org, id), "scan")
 }
 
 // ListScans implements scans.Store: newest first, by status through GSI1.

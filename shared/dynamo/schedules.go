@@ -124,18 +124,10 @@ func (s *Store) GetSchedule(ctx context.Context, org, id string) (schedules.Sche
 }
 
 func (s *Store) getScheduleRec(ctx context.Context, org, id string) (scheduleRec, error) {
-	var r scheduleRec
 	if !domain.ValidID(id) {
-		return r, domain.NotFound("schedule")
+		return scheduleRec{}, domain.NotFound("schedule")
 	}
-	found, err := s.get(ctx, scheduleKey(org, id), &r, true)
-	if err != nil {
-		return r, err
-	}
-	if !found {
-		return r, domain.NotFound("schedule")
-	}
-	return r, nil
+	return getItem[scheduleRec](ctx, s, scheduleKey(org, id), "schedule")
 }
 
 // ListSchedules implements schedules.Store: newest first, total from the

@@ -89,11 +89,7 @@ func (s *Store) CreateAssessmentSession(ctx context.Context, org string, ss doma
 	if err != nil {
 		return err
 	}
-	deltas := map[string]int{}
-	for _, c := range assessmentCounters(ss) {
-		deltas[c]++
-	}
-	err = s.transact(ctx, append([]types.TransactWriteItem{s.putNew(item)}, s.counterItems(org, deltas)...))
+	err = s.transact(ctx, append([]types.TransactWriteItem{s.putNew(item)}, s.counterItems(org, counterMoves(nil, assessmentCounters(ss)))...))
 	if _, ok := err.(*txCanceled); ok {
 		return domain.E(domain.KindConflict, "a session with this id already exists")
 	}
@@ -137,13 +133,7 @@ func (s *Store) UpdateAssessmentSession(ctx context.Context, org, id string, fn 
 		if err != nil {
 			return domain.Session{}, err
 		}
-		deltas := map[string]int{}
-		for _, c := range assessmentCounters(old) {
-			deltas[c]--
-		}
-		for _, c := range assessmentCounters(ss) {
-			deltas[c]++
-		}
+		deltas := counterMoves(assessmentCounters(old), assessmentCounters(ss))
 		items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item,
 			ConditionExpression:       aws.String("ver = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(r.Ver))}}}}
